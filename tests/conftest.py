@@ -1,0 +1,55 @@
+"""Fixtures shared by every test: a real embedded PostgreSQL, one fresh database per test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.postgres.embedded import EmbeddedPostgres, drop_database, ensure_database
+from adapters.postgres.migrations import apply_migrations
+
+_TEMPLATE = "settle_template"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[EmbeddedPostgres]:
+    """One embedded PostgreSQL for the whole session, stopped and deleted at the end."""
+    base = Path(tempfile.mkdtemp(prefix="settle-pg-"))
+    server = EmbeddedPostgres(base / "data", delete_on_stop=True).start()
+    try:
+        admin = server.url("postgres")
+        ensure_database(admin, _TEMPLATE)
+        apply_migrations(server.url(_TEMPLATE))
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def database_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
+    """A new database with every migration applied, dropped after the test."""
+    name = f"t_{os.getpid()}_{next(_counter)}"
+    admin = pg_server.url("postgres")
+    ensure_database(admin, name, template=_TEMPLATE)
+    try:
+        yield pg_server.url(name)
+    finally:
+        drop_database(admin, name)
+
+
+@pytest.fixture
+def empty_database_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
+    """A new database with no migrations applied."""
+    name = f"e_{os.getpid()}_{next(_counter)}"
+    admin = pg_server.url("postgres")
+    ensure_database(admin, name)
+    try:
+        yield pg_server.url(name)
+    finally:
+        drop_database(admin, name)
