@@ -1,0 +1,1 @@
+"""The domain: aggregates, their events and invariants. Pure: no I/O, no clock, no randomness."""

@@ -1,0 +1,363 @@
+"""PeerAccount: what we owe a peer and what the peer owes us, in one asset.
+
+payable: we owe the peer (raised by outgoing packets); receivable: the peer owes us (raised
+by incoming packets, bounded by the credit limit); in-flight: payable reserved for a settlement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import (
+    AccountPaused,
+    BatchConflict,
+    CreditLimitExceeded,
+    ExceedsReceivable,
+    InsufficientPayable,
+    InvalidAmount,
+    InvalidBatch,
+    SettlementIdReused,
+    UnknownSettlement,
+)
+from domain.ids import derive_id
+from domain.money import MAX_AMOUNT, Asset, check_amount
+
+
+class Direction(StrEnum):
+    INCOMING = "incoming"
+    OUTGOING = "outgoing"
+
+
+@dataclass(frozen=True)
+class PacketEntry:
+    packet_id: str
+    direction: Direction
+    amount: int
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    batch_id: str
+    duplicate: bool
+    incoming_total: int
+    outgoing_total: int
+    payable: int
+    receivable: int
+    threshold_crossed: bool
+
+
+def batch_digest(entries: Sequence[PacketEntry]) -> str:
+    """A digest of a batch's entries, order included, to tell a replay from a conflict."""
+    text = "\n".join(f"{e.packet_id}\t{e.direction.value}\t{e.amount}" for e in entries)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class PeerAccount(Aggregate):
+    @staticmethod
+    def create_id(peer_id: str, asset_code: str) -> UUID:
+        return derive_id("peer-account", peer_id, asset_code)
+
+    class Opened(Aggregate.Created):
+        peer_id: str
+        asset_code: str
+        asset_scale: int
+        threshold: int
+        settle_to: int
+        credit_limit: int
+
+    @event(Opened)
+    def __init__(
+        self,
+        peer_id: str,
+        asset_code: str,
+        asset_scale: int,
+        threshold: int,
+        settle_to: int,
+        credit_limit: int,
+    ) -> None:
+        self.peer_id = peer_id
+        self.asset_code = asset_code
+        self.asset_scale = asset_scale
+        self.threshold = threshold
+        self.settle_to = settle_to
+        self.credit_limit = credit_limit
+        self.payable = 0
+        self.receivable = 0
+        self.in_flight = 0
+        self.paused_reason: str | None = None
+        self.threshold_armed = True
+        # batch id -> (digest, incoming, outgoing, payable after, receivable after, crossed)
+        self.batches: dict[str, list[Any]] = {}
+        # settlement id (hex) -> [amount, "reserved" | "applied" | "released"]
+        self.settlements: dict[str, list[Any]] = {}
+        self.claims_received: dict[str, int] = {}  # not a set: snapshots are JSON
+
+    @property
+    def asset(self) -> Asset:
+        return Asset(self.asset_code, self.asset_scale)
+
+    @classmethod
+    def open(
+        cls,
+        peer_id: str,
+        asset: Asset,
+        threshold: int,
+        settle_to: int,
+        credit_limit: int,
+    ) -> PeerAccount:
+        if not peer_id or len(peer_id) > 128:
+            raise InvalidAmount("peer_id", peer_id, "must be 1 to 128 characters")
+        _check_threshold(threshold, settle_to)
+        check_amount("credit_limit", credit_limit, allow_zero=True)
+        return cls(
+            peer_id=peer_id,
+            asset_code=asset.code,
+            asset_scale=asset.scale,
+            threshold=threshold,
+            settle_to=settle_to,
+            credit_limit=credit_limit,
+        )
+
+    # Packets
+
+    def record_packets(self, batch_id: str, entries: Sequence[PacketEntry]) -> BatchResult:
+        digest = batch_digest(entries)
+        seen = self.batches.get(batch_id)
+        if seen is not None:
+            if seen[0] != digest:
+                raise BatchConflict(batch_id)
+            return BatchResult(batch_id, True, seen[1], seen[2], seen[3], seen[4], seen[5])
+        self._check_not_paused()
+        incoming, outgoing = _totals(batch_id, entries)
+        if self.receivable + incoming > self.credit_limit:
+            raise CreditLimitExceeded(
+                self.peer_id, self.asset_code, self.credit_limit, self.receivable + incoming
+            )
+        if self.payable + self.in_flight + outgoing > MAX_AMOUNT:
+            raise InvalidBatch(batch_id, "payable would exceed 2**128-1")
+        self._record_batch(
+            batch_id=batch_id,
+            digest=digest,
+            entries=[[e.packet_id, e.direction.value, e.amount] for e in entries],
+            incoming_total=incoming,
+            outgoing_total=outgoing,
+        )
+        crossed = self.threshold_armed and self.payable >= self.threshold
+        if crossed:
+            self._cross_threshold(batch_id=batch_id, payable=self.payable, threshold=self.threshold)
+        return BatchResult(
+            batch_id, False, incoming, outgoing, self.payable, self.receivable, crossed
+        )
+
+    class PacketsRecorded(Aggregate.Event):
+        batch_id: str
+        digest: str
+        entries: list[list[Any]]
+        incoming_total: int
+        outgoing_total: int
+
+    @event(PacketsRecorded)
+    def _record_batch(
+        self,
+        batch_id: str,
+        digest: str,
+        entries: list[list[Any]],
+        incoming_total: int,
+        outgoing_total: int,
+    ) -> None:
+        self.payable += outgoing_total
+        self.receivable += incoming_total
+        self.batches[batch_id] = [
+            digest,
+            incoming_total,
+            outgoing_total,
+            self.payable,
+            self.receivable,
+            False,
+        ]
+
+    class SettlementThresholdCrossed(Aggregate.Event):
+        batch_id: str
+        payable: int
+        threshold: int
+
+    @event(SettlementThresholdCrossed)
+    def _cross_threshold(self, batch_id: str, payable: int, threshold: int) -> None:
+        self.threshold_armed = False
+        self.batches[batch_id][5] = True
+
+    def settlement_amount(self) -> int:
+        """What a settlement now should pay: payable down to settle-to."""
+        return max(self.payable - self.settle_to, 0)
+
+    # Settlements we pay
+
+    def reserve(self, settlement_id: UUID, amount: int) -> None:
+        check_amount("amount", amount)
+        self._check_not_paused()
+        if settlement_id.hex in self.settlements:
+            raise SettlementIdReused(settlement_id)
+        if amount > self.payable:
+            raise InsufficientPayable(settlement_id, amount, self.payable)
+        self._reserve(settlement_id=settlement_id, amount=amount)
+
+    class SettlementReserved(Aggregate.Event):
+        settlement_id: UUID
+        amount: int
+
+    @event(SettlementReserved)
+    def _reserve(self, settlement_id: UUID, amount: int) -> None:
+        self.payable -= amount
+        self.in_flight += amount
+        self.settlements[settlement_id.hex] = [amount, "reserved"]
+        if self.payable < self.threshold:
+            self.threshold_armed = True
+
+    def apply(self, settlement_id: UUID) -> None:
+        amount = self._reserved_amount(settlement_id)
+        self._apply(settlement_id=settlement_id, amount=amount)
+
+    class SettlementApplied(Aggregate.Event):
+        settlement_id: UUID
+        amount: int
+
+    @event(SettlementApplied)
+    def _apply(self, settlement_id: UUID, amount: int) -> None:
+        self.in_flight -= amount
+        self.settlements[settlement_id.hex][1] = "applied"
+
+    def release(self, settlement_id: UUID) -> None:
+        amount = self._reserved_amount(settlement_id)
+        self._release(settlement_id=settlement_id, amount=amount)
+
+    class SettlementReleased(Aggregate.Event):
+        settlement_id: UUID
+        amount: int
+
+    @event(SettlementReleased)
+    def _release(self, settlement_id: UUID, amount: int) -> None:
+        self.in_flight -= amount
+        self.payable += amount
+        self.settlements[settlement_id.hex][1] = "released"
+
+    def settlement_state(self, settlement_id: UUID) -> str | None:
+        entry = self.settlements.get(settlement_id.hex)
+        return None if entry is None else str(entry[1])
+
+    def _reserved_amount(self, settlement_id: UUID) -> int:
+        entry = self.settlements.get(settlement_id.hex)
+        if entry is None or entry[1] != "reserved":
+            raise UnknownSettlement(settlement_id, "unknown" if entry is None else entry[1])
+        return int(entry[0])
+
+    # Settlements the peer pays us
+
+    def receive_settlement(self, claim_id: str, amount: int) -> bool:
+        """Credits a verified claim once; returns False when the claim was already received."""
+        check_amount("amount", amount)
+        if claim_id in self.claims_received:
+            return False
+        if amount > self.receivable:
+            raise ExceedsReceivable(claim_id, amount, self.receivable)
+        self._receive(claim_id=claim_id, amount=amount)
+        return True
+
+    class SettlementReceived(Aggregate.Event):
+        claim_id: str
+        amount: int
+
+    @event(SettlementReceived)
+    def _receive(self, claim_id: str, amount: int) -> None:
+        self.receivable -= amount
+        self.claims_received[claim_id] = amount
+
+    # Administration
+
+    class Paused(Aggregate.Event):
+        reason: str
+
+    def pause(self, reason: str) -> None:
+        if not reason:
+            raise InvalidAmount("reason", reason, "a pause needs a reason")
+        if self.paused_reason is None:
+            self._pause(reason=reason)
+
+    @event(Paused)
+    def _pause(self, reason: str) -> None:
+        self.paused_reason = reason
+
+    class Resumed(Aggregate.Event):
+        pass
+
+    def resume(self) -> None:
+        if self.paused_reason is not None:
+            self._resume()
+
+    @event(Resumed)
+    def _resume(self) -> None:
+        self.paused_reason = None
+
+    class ThresholdChanged(Aggregate.Event):
+        threshold: int
+        settle_to: int
+
+    def change_threshold(self, threshold: int, settle_to: int) -> None:
+        _check_threshold(threshold, settle_to)
+        self._change_threshold(threshold=threshold, settle_to=settle_to)
+
+    @event(ThresholdChanged)
+    def _change_threshold(self, threshold: int, settle_to: int) -> None:
+        self.threshold = threshold
+        self.settle_to = settle_to
+        if self.payable < threshold:
+            self.threshold_armed = True
+
+    class CreditLimitChanged(Aggregate.Event):
+        credit_limit: int
+
+    def change_credit_limit(self, credit_limit: int) -> None:
+        check_amount("credit_limit", credit_limit, allow_zero=True)
+        self._change_credit_limit(credit_limit=credit_limit)
+
+    @event(CreditLimitChanged)
+    def _change_credit_limit(self, credit_limit: int) -> None:
+        self.credit_limit = credit_limit
+
+    def _check_not_paused(self) -> None:
+        if self.paused_reason is not None:
+            raise AccountPaused(self.peer_id, self.asset_code, self.paused_reason)
+
+
+def _check_threshold(threshold: int, settle_to: int) -> None:
+    check_amount("threshold", threshold)
+    check_amount("settle_to", settle_to, allow_zero=True)
+    if settle_to >= threshold:
+        raise InvalidAmount("settle_to", settle_to, f"must be below the threshold {threshold}")
+
+
+def _totals(batch_id: str, entries: Sequence[PacketEntry]) -> tuple[int, int]:
+    if not entries:
+        raise InvalidBatch(batch_id, "a batch needs at least one entry")
+    if not batch_id or len(batch_id) > 128:
+        raise InvalidBatch(batch_id, "batch_id must be 1 to 128 characters")
+    incoming = outgoing = 0
+    packet_ids: set[str] = set()
+    for index, entry in enumerate(entries):
+        check_amount(f"entries[{index}].amount", entry.amount)
+        if not entry.packet_id or entry.packet_id in packet_ids:
+            raise InvalidBatch(
+                batch_id, f"entries[{index}].packet_id={entry.packet_id!r} is empty or repeated"
+            )
+        packet_ids.add(entry.packet_id)
+        if entry.direction is Direction.INCOMING:
+            incoming += entry.amount
+        else:
+            outgoing += entry.amount
+    return incoming, outgoing

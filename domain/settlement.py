@@ -1,0 +1,285 @@
+"""Settlement: one payment of an amount to a peer, and the history of how it went.
+
+Requested -> ChannelReady -> ProofSigned -> Delivered -> LedgerPosted -> Completed, with
+AttemptFailed along the way and the terminal Failed, TimedOut and DeadLettered. Every
+transition carries the time `at` from the caller's injected clock, and its details.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import IllegalTransition, InvalidAmount
+from domain.ids import derive_id
+from domain.money import check_amount
+
+
+class SettlementStatus(StrEnum):
+    REQUESTED = "requested"
+    CHANNEL_READY = "channel_ready"
+    PROOF_SIGNED = "proof_signed"
+    DELIVERED = "delivered"
+    LEDGER_POSTED = "ledger_posted"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    DEAD_LETTERED = "dead_lettered"
+
+
+TERMINAL = frozenset(
+    {
+        SettlementStatus.COMPLETED,
+        SettlementStatus.FAILED,
+        SettlementStatus.TIMED_OUT,
+        SettlementStatus.DEAD_LETTERED,
+    }
+)
+_NEXT = {
+    SettlementStatus.REQUESTED: SettlementStatus.CHANNEL_READY,
+    SettlementStatus.CHANNEL_READY: SettlementStatus.PROOF_SIGNED,
+    SettlementStatus.PROOF_SIGNED: SettlementStatus.DELIVERED,
+    SettlementStatus.DELIVERED: SettlementStatus.LEDGER_POSTED,
+    SettlementStatus.LEDGER_POSTED: SettlementStatus.COMPLETED,
+}
+
+
+class Settlement(Aggregate):
+    @staticmethod
+    def create_id(settlement_key: str) -> UUID:
+        return derive_id("settlement", settlement_key)
+
+    class Requested(Aggregate.Created):
+        settlement_key: str
+        account_id: UUID
+        peer_id: str
+        asset_code: str
+        amount: int
+        at: datetime
+
+    @event(Requested)
+    def __init__(
+        self,
+        settlement_key: str,
+        account_id: UUID,
+        peer_id: str,
+        asset_code: str,
+        amount: int,
+        at: datetime,
+    ) -> None:
+        self.settlement_key = settlement_key
+        self.account_id = account_id
+        self.peer_id = peer_id
+        self.asset_code = asset_code
+        self.amount = amount
+        self.status = SettlementStatus.REQUESTED
+        self.requested_at = at
+        self.updated_at = at
+        self.attempts = 0
+        self.next_attempt_at: datetime | None = None
+        self.last_error: str | None = None
+        self.channel_id: UUID | None = None
+        self.nonce: int | None = None
+        self.transferred_amount: int | None = None
+        self.tx_hash: str | None = None
+
+    @classmethod
+    def request(
+        cls,
+        settlement_key: str,
+        account_id: UUID,
+        peer_id: str,
+        asset_code: str,
+        amount: int,
+        at: datetime,
+    ) -> Settlement:
+        check_amount("amount", amount)
+        if at.tzinfo is None:
+            raise InvalidAmount("at", at, "must be timezone-aware")
+        return cls(
+            settlement_key=settlement_key,
+            account_id=account_id,
+            peer_id=peer_id,
+            asset_code=asset_code,
+            amount=amount,
+            at=at,
+        )
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    # The happy path, one step at a time.
+
+    class ChannelReady(Aggregate.Event):
+        channel_id: UUID
+        tx_hash: str | None
+        at: datetime
+
+    def channel_ready(self, channel_id: UUID, tx_hash: str | None, at: datetime) -> None:
+        self._advance(SettlementStatus.CHANNEL_READY)
+        self._channel_ready(channel_id=channel_id, tx_hash=tx_hash, at=at)
+
+    @event(ChannelReady)
+    def _channel_ready(self, channel_id: UUID, tx_hash: str | None, at: datetime) -> None:
+        self.status = SettlementStatus.CHANNEL_READY
+        self.channel_id = channel_id
+        if tx_hash:
+            self.tx_hash = tx_hash
+        self.updated_at = at
+
+    class ProofSigned(Aggregate.Event):
+        nonce: int
+        transferred_amount: int
+        at: datetime
+
+    def proof_signed(self, nonce: int, transferred_amount: int, at: datetime) -> None:
+        self._advance(SettlementStatus.PROOF_SIGNED)
+        self._proof_signed(nonce=nonce, transferred_amount=transferred_amount, at=at)
+
+    @event(ProofSigned)
+    def _proof_signed(self, nonce: int, transferred_amount: int, at: datetime) -> None:
+        self.status = SettlementStatus.PROOF_SIGNED
+        self.nonce = nonce
+        self.transferred_amount = transferred_amount
+        self.updated_at = at
+
+    class Delivered(Aggregate.Event):
+        receipt: str
+        at: datetime
+
+    def delivered(self, receipt: str, at: datetime) -> None:
+        self._advance(SettlementStatus.DELIVERED)
+        self._delivered(receipt=receipt, at=at)
+
+    @event(Delivered)
+    def _delivered(self, receipt: str, at: datetime) -> None:
+        self.status = SettlementStatus.DELIVERED
+        self.updated_at = at
+
+    class LedgerPosted(Aggregate.Event):
+        at: datetime
+
+    def ledger_posted(self, at: datetime) -> None:
+        self._advance(SettlementStatus.LEDGER_POSTED)
+        self._ledger_posted(at=at)
+
+    @event(LedgerPosted)
+    def _ledger_posted(self, at: datetime) -> None:
+        self.status = SettlementStatus.LEDGER_POSTED
+        self.updated_at = at
+
+    class Completed(Aggregate.Event):
+        at: datetime
+
+    def complete(self, at: datetime) -> None:
+        self._advance(SettlementStatus.COMPLETED)
+        self._completed(at=at)
+
+    @event(Completed)
+    def _completed(self, at: datetime) -> None:
+        self.status = SettlementStatus.COMPLETED
+        self.updated_at = at
+
+    # When things go wrong.
+
+    class AttemptFailed(Aggregate.Event):
+        attempt: int
+        error_class: str
+        error: str
+        retryable: bool
+        next_attempt_at: datetime | None
+        at: datetime
+
+    def attempt_failed(
+        self,
+        error_class: str,
+        error: str,
+        retryable: bool,
+        next_attempt_at: datetime | None,
+        at: datetime,
+    ) -> None:
+        self._require_active("record a failed attempt")
+        if retryable and next_attempt_at is None:
+            raise InvalidAmount("next_attempt_at", None, "a retryable failure needs a next attempt")
+        self._attempt_failed(
+            attempt=self.attempts + 1,
+            error_class=error_class,
+            error=error,
+            retryable=retryable,
+            next_attempt_at=next_attempt_at,
+            at=at,
+        )
+
+    @event(AttemptFailed)
+    def _attempt_failed(
+        self,
+        attempt: int,
+        error_class: str,
+        error: str,
+        retryable: bool,
+        next_attempt_at: datetime | None,
+        at: datetime,
+    ) -> None:
+        self.attempts = attempt
+        self.last_error = f"{error_class}: {error}"
+        self.next_attempt_at = next_attempt_at
+        self.updated_at = at
+
+    class Failed(Aggregate.Event):
+        reason: str
+        at: datetime
+
+    def fail(self, reason: str, at: datetime) -> None:
+        self._require_active("fail")
+        self._failed(reason=reason, at=at)
+
+    @event(Failed)
+    def _failed(self, reason: str, at: datetime) -> None:
+        self.status = SettlementStatus.FAILED
+        self.last_error = reason
+        self.updated_at = at
+
+    class TimedOut(Aggregate.Event):
+        stuck_since: datetime
+        at: datetime
+
+    def time_out(self, at: datetime) -> None:
+        self._require_active("time out")
+        self._timed_out(stuck_since=self.updated_at, at=at)
+
+    @event(TimedOut)
+    def _timed_out(self, stuck_since: datetime, at: datetime) -> None:
+        self.status = SettlementStatus.TIMED_OUT
+        self.updated_at = at
+
+    class DeadLettered(Aggregate.Event):
+        reason: str
+        at: datetime
+
+    def dead_letter(self, reason: str, at: datetime) -> None:
+        self._require_active("dead-letter")
+        self._dead_lettered(reason=reason, at=at)
+
+    @event(DeadLettered)
+    def _dead_lettered(self, reason: str, at: datetime) -> None:
+        self.status = SettlementStatus.DEAD_LETTERED
+        self.last_error = reason
+        self.updated_at = at
+
+    def is_stuck(self, now: datetime, age: timedelta) -> bool:
+        return not self.is_terminal and now - self.updated_at > age
+
+    def _advance(self, target: SettlementStatus) -> None:
+        self._require_active(f"move to {target.value}")
+        if _NEXT.get(SettlementStatus(self.status)) != target:
+            raise IllegalTransition(
+                "Settlement", self.id, str(self.status), f"move to {target.value}"
+            )
+
+    def _require_active(self, command: str) -> None:
+        if self.is_terminal:
+            raise IllegalTransition("Settlement", self.id, str(self.status), command)
