@@ -13,6 +13,8 @@ import psycopg.conninfo
 from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.kafka.settings import KafkaSettings
+
 
 class SettlementPolicySettings(BaseModel):
     """How settlements are retried and when they count as stuck."""
@@ -44,6 +46,7 @@ class Settings(BaseSettings):
     snapshot_interval: int = Field(default=200, ge=2, description="Events between snapshots.")
     projection_batch_size: int = Field(default=500, ge=1, le=100_000)
     settlement: SettlementPolicySettings = SettlementPolicySettings()
+    kafka: KafkaSettings = KafkaSettings()
 
     @field_validator("database_url")
     @classmethod

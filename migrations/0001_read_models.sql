@@ -28,6 +28,8 @@ CREATE TABLE channels (
     asset_code text NOT NULL,
     chain_id bigint NOT NULL,
     token_network text NOT NULL,
+    our_address text NOT NULL,
+    partner_address text NOT NULL,
     onchain_id text,
     state text NOT NULL,
     our_deposit numeric(78, 0) NOT NULL DEFAULT 0,

@@ -1,0 +1,149 @@
+"""Core commands: migrate, balances, channels, settlements, history, replay."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from adapters.postgres.migrations import apply_migrations
+from application import queries
+from application.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, emit_object, fail
+from application.replay import replay
+from application.settings import ConfigurationError
+from application.wiring import database_url_for, open_node
+from domain.peer_account import PeerAccount
+from domain.settlement import SettlementStatus
+
+_AGE = re.compile(r"^(\d+)([smhd]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_EVENT_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+
+
+def parse_age(text: str) -> timedelta:
+    match = _AGE.match(text.strip())
+    if not match:
+        raise ConfigurationError("--stuck", f"{text!r} is not an age like 90s, 15m, 2h or 1d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("migrate", help="apply pending SQL migrations")
+    p.set_defaults(handler=cmd_migrate)
+
+    p = subparsers.add_parser("balances", help="balances per peer and asset")
+    p.add_argument("--peer", help="only this peer")
+    p.set_defaults(handler=cmd_balances)
+
+    p = subparsers.add_parser("channels", help="payment channels")
+    p.set_defaults(handler=cmd_channels)
+
+    p = subparsers.add_parser("settlements", help="settlements by status, peer or stuck age")
+    p.add_argument("--status", choices=[s.value for s in SettlementStatus])
+    p.add_argument("--peer")
+    p.add_argument("--stuck", metavar="AGE", help="not terminal and unchanged for longer than AGE")
+    p.set_defaults(handler=cmd_settlements)
+
+    p = subparsers.add_parser(
+        "history", help="every event of a peer account, channel or settlement"
+    )
+    p.add_argument("id", help="aggregate UUID, or PEER/ASSET for a peer account")
+    p.set_defaults(handler=cmd_history)
+
+    p = subparsers.add_parser("replay", help="rebuild read models from the first event and compare")
+    p.set_defaults(handler=cmd_replay)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    url, embedded = database_url_for(args.settings)
+    try:
+        applied = apply_migrations(url)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    rows = [{"version": m.version, "name": m.name} for m in applied]
+    emit(rows, as_json=args.json, title="migrations applied")
+    return EXIT_OK
+
+
+def cmd_balances(args: argparse.Namespace) -> int:
+    with open_node(args.settings) as node:
+        node.catch_up_read_models()
+        emit(queries.balances(node.database_url, args.peer), as_json=args.json, title="balances")
+    return EXIT_OK
+
+
+def cmd_channels(args: argparse.Namespace) -> int:
+    with open_node(args.settings) as node:
+        node.catch_up_read_models()
+        emit(queries.channels(node.database_url), as_json=args.json, title="channels")
+    return EXIT_OK
+
+
+def cmd_settlements(args: argparse.Namespace) -> int:
+    stuck = parse_age(args.stuck) if args.stuck else None
+    with open_node(args.settings) as node:
+        node.catch_up_read_models()
+        rows = queries.settlements(
+            node.database_url,
+            status=args.status,
+            peer_id=args.peer,
+            stuck_for=stuck,
+            now=datetime.now(UTC),
+        )
+        emit(rows, as_json=args.json, title="settlements")
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    aggregate_id = _parse_aggregate_id(args.id)
+    with open_node(args.settings) as node:
+        events = node.app.history(aggregate_id)
+        if not events:
+            return fail(f"history: no events for id {args.id!r}", EXIT_FAILURE)
+        rows = [
+            {
+                "version": e.originator_version,
+                "event": type(e).__qualname__,
+                "recorded_at": e.timestamp,
+                "payload": {k: v for k, v in vars(e).items() if k not in _EVENT_FIELDS},
+            }
+            for e in events
+        ]
+        emit(rows, as_json=args.json, title=f"history of {aggregate_id}")
+    return EXIT_OK
+
+
+def _parse_aggregate_id(text: str) -> UUID:
+    if "/" in text:
+        peer_id, _, asset_code = text.partition("/")
+        return PeerAccount.create_id(peer_id, asset_code)
+    try:
+        return UUID(text)
+    except ValueError:
+        raise ConfigurationError("id", f"{text!r} is neither a UUID nor PEER/ASSET") from None
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    with open_node(args.settings) as node:
+        report = replay(node)
+    rows = [
+        {"table": d.table, "key": d.key, "live": d.live, "rebuilt": d.rebuilt}
+        for d in report.differences
+    ]
+    if args.json:
+        emit_object(
+            {"position": report.position, "clean": report.clean, "differences": rows}, as_json=True
+        )
+    else:
+        print(f"replayed {report.events} events up to position {report.position}")
+        if report.clean:
+            print("read models match the event history: no differences")
+        else:
+            emit(rows, as_json=False, title=f"{len(rows)} difference(s)")
+    return EXIT_OK if report.clean else EXIT_FAILURE
+
+
+__all__ = ["EXIT_USAGE", "parse_age", "register"]

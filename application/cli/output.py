@@ -1,0 +1,62 @@
+"""Printing results: a rich table for people, JSON for machines, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from rich.console import Console
+from rich.table import Table
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def plain(value: Any) -> Any:
+    """A JSON-safe form: numerics as int where whole, UUIDs and times as strings."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def emit(rows: Sequence[dict[str, Any]], *, as_json: bool, title: str | None = None) -> None:
+    if as_json:
+        print(json.dumps([plain(r) for r in rows], indent=None))
+        return
+    console = Console()
+    if not rows:
+        console.print(f"{title or 'result'}: none")
+        return
+    table = Table(title=title)
+    for column in rows[0]:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(plain(v)) for v in row.values()))
+    console.print(table)
+
+
+def emit_object(obj: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(plain(obj)))
+    else:
+        for key, value in obj.items():
+            print(f"{key}: {plain(value)}")
+
+
+def fail(message: str, code: int) -> int:
+    print(f"settle: {message}", file=sys.stderr)
+    return code

@@ -1,0 +1,23 @@
+"""How the eventsourcing library is pointed at PostgreSQL from a DATABASE_URL."""
+
+from __future__ import annotations
+
+import psycopg.conninfo
+
+
+def postgres_env(database_url: str, *, pool_size: int = 5) -> dict[str, str]:
+    """The eventsourcing library's environment for the database behind `database_url`."""
+    info = psycopg.conninfo.conninfo_to_dict(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(info.get("dbname") or "postgres"),
+        "POSTGRES_HOST": str(info.get("host") or "localhost"),
+        "POSTGRES_PORT": str(info.get("port") or "5432"),
+        "POSTGRES_USER": str(info.get("user") or "postgres"),
+        "POSTGRES_PASSWORD": str(info.get("password") or ""),
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(pool_size),
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+        "CREATE_TABLE": "y",
+    }

@@ -1,0 +1,203 @@
+"""The settlement ledger application: the use cases on peer accounts, channels and settlements.
+
+One event store (one notification log) holds all three aggregate types, so every event has
+one global position that projections, the ledger and Kafka follow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from domain.channel import Channel
+from domain.money import Asset
+from domain.peer_account import BatchResult, PacketEntry, PeerAccount
+from domain.settlement import Settlement
+
+A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R")
+
+
+class NotFound(Exception):
+    def __init__(self, kind: str, key: object) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"no {kind} {key}")
+
+
+class AlreadyExists(Exception):
+    def __init__(self, kind: str, key: object, problem: str) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"{kind} {key} already exists {problem}")
+
+
+class SettlementLedger(Application[UUID]):
+    name = "SettlementLedger"
+    snapshotting_intervals = {PeerAccount: 200, Channel: 200, Settlement: 50}
+    env = {
+        "AGGREGATE_CACHE_MAXSIZE": "10000",
+        "COMPRESSOR_TOPIC": "",
+    }
+    _conflict_retries = 5
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._locks_guard = threading.Lock()
+        self._locks: dict[UUID, threading.Lock] = {}
+
+    # Loading and saving with optimistic concurrency: a conflicting writer means reload and retry.
+
+    def _lock(self, aggregate_id: UUID) -> threading.Lock:
+        with self._locks_guard:
+            lock = self._locks.get(aggregate_id)
+            if lock is None:
+                if len(self._locks) > 50_000:
+                    self._locks.clear()
+                lock = self._locks[aggregate_id] = threading.Lock()
+            return lock
+
+    def change(self, aggregate_id: UUID, kind: type[A], command: Callable[[A], R]) -> R:
+        """Loads an aggregate, runs one command on it and saves what it recorded, atomically."""
+        with self._lock(aggregate_id):
+            for attempt in range(self._conflict_retries):
+                aggregate = self.load(aggregate_id, kind, copy=False)
+                try:
+                    result = command(aggregate)
+                    self.save(aggregate)
+                    return result
+                except IntegrityError:
+                    self._evict(aggregate_id)
+                    if attempt + 1 == self._conflict_retries:
+                        raise
+                except BaseException:
+                    self._evict(aggregate_id)
+                    raise
+        raise AssertionError("unreachable")
+
+    def load(self, aggregate_id: UUID, kind: type[A], *, copy: bool = True) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
+        except AggregateNotFoundError:
+            raise NotFound(kind.__name__, aggregate_id) from None
+        if not isinstance(aggregate, kind):
+            raise NotFound(kind.__name__, aggregate_id)
+        return aggregate
+
+    def _evict(self, aggregate_id: UUID) -> None:
+        cache = self.repository.cache
+        if cache is not None:
+            with contextlib.suppress(KeyError):
+                cache.get(aggregate_id, evict=True)
+
+    def create(self, aggregate: Aggregate) -> UUID:
+        """Saves a new aggregate; AlreadyExists if its deterministic id is taken."""
+        try:
+            self.save(aggregate)
+        except IntegrityError:
+            raise AlreadyExists(type(aggregate).__name__, aggregate.id, "") from None
+        return aggregate.id
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.events.get(aggregate_id, lte=1))  # type: ignore[arg-type]
+
+    # Peer accounts
+
+    def open_peer_account(
+        self, peer_id: str, asset: Asset, threshold: int, settle_to: int, credit_limit: int
+    ) -> UUID:
+        """Opens the account; opening it again with the same terms returns the same id."""
+        account = PeerAccount.open(peer_id, asset, threshold, settle_to, credit_limit)
+        try:
+            return self.create(account)
+        except AlreadyExists:
+            existing = self.load(account.id, PeerAccount)
+            same = (
+                existing.asset_scale,
+                existing.threshold,
+                existing.settle_to,
+                existing.credit_limit,
+            ) == (asset.scale, threshold, settle_to, credit_limit)
+            if not same:
+                raise AlreadyExists(
+                    "peer account", f"{peer_id}/{asset.code}", "with other terms"
+                ) from None
+            return existing.id
+
+    def record_packets(
+        self, peer_id: str, asset_code: str, batch_id: str, entries: Sequence[PacketEntry]
+    ) -> BatchResult:
+        account_id = PeerAccount.create_id(peer_id, asset_code)
+        return self.change(account_id, PeerAccount, lambda a: a.record_packets(batch_id, entries))
+
+    def peer_account(self, peer_id: str, asset_code: str) -> PeerAccount:
+        return self.load(PeerAccount.create_id(peer_id, asset_code), PeerAccount)
+
+    def reserve(self, account_id: UUID, settlement_id: UUID, amount: int) -> None:
+        self.change(account_id, PeerAccount, lambda a: a.reserve(settlement_id, amount))
+
+    def apply_settlement(self, account_id: UUID, settlement_id: UUID) -> None:
+        self.change(account_id, PeerAccount, lambda a: a.apply(settlement_id))
+
+    def release(self, account_id: UUID, settlement_id: UUID) -> None:
+        self.change(account_id, PeerAccount, lambda a: a.release(settlement_id))
+
+    def receive_settlement(self, account_id: UUID, claim_id: str, amount: int) -> bool:
+        return self.change(
+            account_id, PeerAccount, lambda a: a.receive_settlement(claim_id, amount)
+        )
+
+    def pause(self, account_id: UUID, reason: str) -> None:
+        self.change(account_id, PeerAccount, lambda a: a.pause(reason))
+
+    def resume(self, account_id: UUID) -> None:
+        self.change(account_id, PeerAccount, lambda a: a.resume())
+
+    def change_threshold(self, account_id: UUID, threshold: int, settle_to: int) -> None:
+        self.change(account_id, PeerAccount, lambda a: a.change_threshold(threshold, settle_to))
+
+    def change_credit_limit(self, account_id: UUID, credit_limit: int) -> None:
+        self.change(account_id, PeerAccount, lambda a: a.change_credit_limit(credit_limit))
+
+    # Settlements
+
+    def request_settlement(
+        self, settlement_key: str, account_id: UUID, amount: int, at: datetime
+    ) -> UUID:
+        """Requests a settlement once per key: the same key again returns the same id."""
+        account = self.load(account_id, PeerAccount)
+        settlement = Settlement.request(
+            settlement_key, account_id, account.peer_id, account.asset_code, amount, at
+        )
+        try:
+            return self.create(settlement)
+        except AlreadyExists:
+            return settlement.id
+
+    def settlement(self, settlement_id: UUID) -> Settlement:
+        return self.load(settlement_id, Settlement)
+
+    def change_settlement(self, settlement_id: UUID, command: Callable[[Settlement], R]) -> R:
+        return self.change(settlement_id, Settlement, command)
+
+    # Channels
+
+    def channel(self, channel_id: UUID) -> Channel:
+        return self.load(channel_id, Channel)
+
+    def change_channel(self, channel_id: UUID, command: Callable[[Channel], R]) -> R:
+        return self.change(channel_id, Channel, command)
+
+    # History
+
+    def history(self, aggregate_id: UUID) -> list[Any]:
+        """Every event of one aggregate, oldest first."""
+        return list(self.events.get(aggregate_id))  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Process policies: followers of the event log that turn recorded events into commands."""

@@ -1,0 +1,71 @@
+"""Settlement monitor: a threshold crossing starts a settlement of payable down to settle-to.
+
+At most one active settlement per peer account: the monitor remembers the account's active
+settlement in its own table, written in the transaction that advances its tracking record,
+and a crossing while that settlement is still active is a no-op. Settlement ids derive from
+the crossing event, so a replay after a crash requests the same settlement, not a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from application.ledger_app import NotFound, SettlementLedger
+from domain.peer_account import PeerAccount
+from projections.runner import PositionedEvent, Projection
+
+log = logging.getLogger(__name__)
+
+
+class SettlementMonitor(Projection):
+    name = "settlement_monitor"
+
+    def __init__(self, app: SettlementLedger, clock: Callable[[], datetime]) -> None:
+        self.app = app
+        self.clock = clock
+
+    def apply(self, cursor: psycopg.Cursor[Any], events: Sequence[PositionedEvent]) -> None:
+        for positioned in events:
+            event = positioned.event
+            if isinstance(event, PeerAccount.SettlementThresholdCrossed):
+                self._on_crossing(cursor, event)
+
+    def _on_crossing(self, cursor: psycopg.Cursor[Any], event: Any) -> None:
+        account_id = event.originator_id
+        row = cursor.execute(
+            "SELECT settlement_id FROM monitor_active_settlements WHERE account_id = %s",
+            (account_id,),
+        ).fetchone()
+        if row is not None and self._is_active(row[0]):
+            log.info("settlement already active", extra={"account_id": str(account_id)})
+            return
+        account = self.app.load(account_id, PeerAccount)
+        amount = event.payable - account.settle_to
+        if amount <= 0:
+            return
+        key = f"{account_id}:crossing:{event.originator_version}"
+        settlement_id = self.app.request_settlement(key, account_id, amount, self.clock())
+        cursor.execute(
+            "INSERT INTO monitor_active_settlements (account_id, settlement_id) VALUES (%s, %s)"
+            " ON CONFLICT (account_id) DO UPDATE SET settlement_id = excluded.settlement_id",
+            (account_id, settlement_id),
+        )
+        log.info(
+            "settlement requested",
+            extra={
+                "account_id": str(account_id),
+                "settlement_id": str(settlement_id),
+                "amount": amount,
+            },
+        )
+
+    def _is_active(self, settlement_id: Any) -> bool:
+        try:
+            return not self.app.settlement(settlement_id).is_terminal
+        except NotFound:
+            return False

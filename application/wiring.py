@@ -1,0 +1,97 @@
+"""The one place that builds a node from settings: database, migrations, application, projections.
+
+Nothing else constructs adapters. A node with no DATABASE_URL starts an embedded PostgreSQL
+under `data_dir` and stops it on close.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from adapters.postgres.embedded import EmbeddedPostgres, ensure_database
+from adapters.postgres.migrations import apply_migrations
+from application.event_store import postgres_env
+from application.ledger_app import SettlementLedger
+from application.settings import Settings
+from projections.balances import BalancesProjection
+from projections.channels import ChannelsProjection
+from projections.runner import Projection, ProjectionRunner
+from projections.settlements import SettlementsProjection
+
+log = logging.getLogger(__name__)
+
+
+def read_model_projections(schema: str = "public") -> list[Projection]:
+    return [BalancesProjection(schema), ChannelsProjection(schema), SettlementsProjection(schema)]
+
+
+@dataclass
+class Node:
+    settings: Settings
+    database_url: str
+    app: SettlementLedger
+    embedded: EmbeddedPostgres | None = None
+    _runners: list[ProjectionRunner] = field(default_factory=list)
+
+    def runner(self, projection: Projection, schema: str = "public") -> ProjectionRunner:
+        runner = ProjectionRunner(
+            self.app,
+            self.database_url,
+            projection,
+            batch_size=self.settings.projection_batch_size,
+            schema=schema,
+        )
+        self._runners.append(runner)
+        return runner
+
+    def read_model_runners(self) -> list[ProjectionRunner]:
+        return [self.runner(p) for p in read_model_projections()]
+
+    def catch_up_read_models(self) -> int:
+        return sum(runner.catch_up() for runner in self.read_model_runners())
+
+    def close(self) -> None:
+        for runner in self._runners:
+            runner.close()
+        self._runners.clear()
+        self.app.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def database_url_for(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    """The configured DATABASE_URL, or an embedded server's, started under data_dir."""
+    if settings.database_url:
+        return settings.database_url, None
+    embedded = EmbeddedPostgres(settings.data_dir / "postgres").start()
+    ensure_database(embedded.url("postgres"), settings.database_name)
+    return embedded.url(settings.database_name), embedded
+
+
+def open_node(settings: Settings, *, migrate: bool = True) -> Node:
+    url, embedded = database_url_for(settings)
+    try:
+        if migrate:
+            applied = apply_migrations(url)
+            if applied:
+                log.info("migrations applied", extra={"versions": [m.version for m in applied]})
+        app = SettlementLedger(env=postgres_env(url))
+    except BaseException:
+        if embedded is not None:
+            embedded.stop()
+        raise
+    return Node(settings=settings, database_url=url, app=app, embedded=embedded)

@@ -1,0 +1,63 @@
+"""Publishes every domain event to Kafka, and the operators' telemetry stream, with tracking.
+
+Runs as a projection: a batch is mapped to messages, sent, and acknowledged by the broker
+(acks=all) before apply() returns; only then does the runner advance the tracking position in
+the same transaction. A broker outage raises BrokerUnavailable: the position stays, the runner
+backs off and the same events are sent again later. Delivery is at least once and in order
+per aggregate; every message carries its global position so consumers drop duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import psycopg
+
+from adapters.kafka.event_mapping import event_message
+from adapters.kafka.messages import OutgoingMessage, event_record, telemetry_record
+from adapters.kafka.settings import KafkaSettings
+from adapters.kafka.telemetry import AggregateLoader, telemetry_for
+from projections.runner import PositionedEvent, Projection
+
+log = logging.getLogger(__name__)
+
+
+class MessageSender(Protocol):
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> None: ...
+
+
+class KafkaPublisher(Projection):
+    name = "kafka-publisher"
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        node_id: str,
+        sender: MessageSender,
+        load: AggregateLoader,
+    ) -> None:
+        self._settings = settings
+        self._node_id = node_id
+        self._sender = sender
+        self._load = load
+
+    def messages_for(self, events: Sequence[PositionedEvent]) -> list[OutgoingMessage]:
+        records: list[OutgoingMessage] = []
+        for positioned in events:
+            message = event_message(positioned.position, positioned.topic, positioned.event)
+            records.append(event_record(message, self._settings.topic_for(message.aggregate_type)))
+            if self._settings.publish_telemetry:
+                telemetry = telemetry_for(message, self._node_id, self._load)
+                if telemetry is not None:
+                    records.append(telemetry_record(telemetry, self._settings.telemetry_topic))
+        return records
+
+    def apply(self, cursor: psycopg.Cursor[Any], events: Sequence[PositionedEvent]) -> None:
+        records = self.messages_for(events)
+        self._sender.send_batch(records)
+        log.debug(
+            "published to kafka",
+            extra={"events": len(events), "messages": len(records), "to": events[-1].position},
+        )

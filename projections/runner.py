@@ -1,0 +1,178 @@
+"""Runs projections over the event store's notification log with tracking records.
+
+Each batch of events is applied and the projection's position advanced in one PostgreSQL
+transaction, with the tracking row locked, so every event is applied exactly once per
+projection, across restarts and even with two runners of the same projection.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PositionedEvent:
+    position: int
+    event: Any
+    topic: str
+
+
+class Projection(ABC):
+    """A read model or an outbound feed fed from the event stream."""
+
+    name: str
+
+    @abstractmethod
+    def apply(self, cursor: psycopg.Cursor[Any], events: Sequence[PositionedEvent]) -> None:
+        """Applies a batch inside the transaction that then advances the tracking record.
+
+        External side effects must be idempotent and acknowledged before this returns.
+        """
+
+
+class EventSource(Protocol):
+    """What a runner needs of the application: its recorder and mapper."""
+
+    @property
+    def recorder(self) -> Any: ...
+
+    @property
+    def mapper(self) -> Any: ...
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        app: EventSource,
+        database_url: str,
+        projection: Projection,
+        *,
+        batch_size: int = 500,
+        schema: str = "public",
+    ) -> None:
+        self.app = app
+        self.database_url = database_url
+        self.projection = projection
+        self.batch_size = batch_size
+        self.schema = schema
+        self._conn: psycopg.Connection[Any] | None = None
+        self._tracking = sql.Identifier(schema, "projection_tracking")
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.database_url)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def position(self) -> int:
+        conn = self._connection()
+        with conn.transaction():
+            row = conn.execute(
+                sql.SQL("SELECT position FROM {} WHERE projection = %s").format(self._tracking),
+                (self.projection.name,),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def run_once(self, stop_at: int | None = None) -> int:
+        """Applies the next batch of events, if any; returns how many were applied."""
+        conn = self._connection()
+        try:
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.execute(
+                    sql.SQL(
+                        "INSERT INTO {} (projection) VALUES (%s) ON CONFLICT DO NOTHING"
+                    ).format(self._tracking),
+                    (self.projection.name,),
+                )
+                cursor.execute(
+                    sql.SQL("SELECT position FROM {} WHERE projection = %s FOR UPDATE").format(
+                        self._tracking
+                    ),
+                    (self.projection.name,),
+                )
+                row = cursor.fetchone()
+                assert row is not None
+                position = int(row[0])
+                if stop_at is not None and position >= stop_at:
+                    return 0
+                notifications = self.app.recorder.select_notifications(
+                    start=position, limit=self.batch_size, stop=stop_at, inclusive_of_start=False
+                )
+                if not notifications:
+                    return 0
+                to_event = self.app.mapper.to_domain_event
+                events = [PositionedEvent(n.id, to_event(n), n.topic) for n in notifications]
+                self.projection.apply(cursor, events)
+                cursor.execute(
+                    sql.SQL(
+                        "UPDATE {} SET position = %s, updated_at = now() WHERE projection = %s"
+                    ).format(self._tracking),
+                    (events[-1].position, self.projection.name),
+                )
+                return len(events)
+        except psycopg.OperationalError:
+            self.close()
+            raise
+
+    def catch_up(self, stop_at: int | None = None) -> int:
+        """Applies events until none are left (or `stop_at` is reached)."""
+        total = 0
+        while True:
+            applied = self.run_once(stop_at)
+            if applied == 0:
+                return total
+            total += applied
+
+    def run_forever(
+        self,
+        stop: threading.Event,
+        *,
+        poll_interval: float = 0.1,
+        max_backoff: float = 30.0,
+    ) -> None:
+        """Follows the log until `stop` is set; backs off while a dependency is down."""
+        backoff = poll_interval
+        while not stop.is_set():
+            try:
+                applied = self.catch_up()
+                backoff = poll_interval
+            except Exception as error:  # a failing batch is retried; it never advances tracking
+                log.warning(
+                    "projection batch failed",
+                    extra={"projection": self.projection.name, "error": repr(error)},
+                )
+                if not getattr(error, "retryable", True):
+                    raise
+                stop.wait(backoff)
+                backoff = min(backoff * 2, max_backoff)
+                continue
+            if applied == 0:
+                stop.wait(poll_interval)
+
+
+def head_position(app: EventSource) -> int:
+    """The position of the last event recorded."""
+    return int(app.recorder.max_notification_id() or 0)
+
+
+def wait_for(runner: ProjectionRunner, position: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while runner.position() < position:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"projection {runner.projection.name} did not reach {position}")
+        runner.catch_up(position)
