@@ -1,4 +1,4 @@
-"""The demo: a handful of peers, streamed packet batches, thresholds crossed, settlements requested."""
+"""The demo: peers, streamed packet batches, thresholds crossed, settlements requested."""
 
 from __future__ import annotations
 

@@ -92,6 +92,13 @@ class SettlementLedger(Application[UUID]):
             raise NotFound(kind.__name__, aggregate_id)
         return aggregate
 
+    def load_version(self, aggregate_id: UUID, kind: type[A], version: int) -> A:
+        """The aggregate as it was at `version`, for decisions that must replay the same."""
+        aggregate = self.repository.get(aggregate_id, version=version)
+        if not isinstance(aggregate, kind):
+            raise NotFound(kind.__name__, aggregate_id)
+        return aggregate
+
     def _evict(self, aggregate_id: UUID) -> None:
         cache = self.repository.cache
         if cache is not None:

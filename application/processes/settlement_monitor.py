@@ -2,8 +2,10 @@
 
 At most one active settlement per peer account: the monitor remembers the account's active
 settlement in its own table, written in the transaction that advances its tracking record,
-and a crossing while that settlement is still active is a no-op. Settlement ids derive from
-the crossing event, so a replay after a crash requests the same settlement, not a second one.
+and a crossing while that settlement is still active is a no-op. When a settlement finishes
+(its amount applied or released) and payable is still at or above the threshold, the next
+settlement starts then. Settlement ids and amounts derive from the triggering event and the
+account's state at that event, so a replay after a crash requests the same settlement.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ class SettlementMonitor(Projection):
         for positioned in events:
             event = positioned.event
             if isinstance(event, PeerAccount.SettlementThresholdCrossed):
-                self._on_crossing(cursor, event)
+                self._consider(cursor, event, "crossing")
+            elif isinstance(event, (PeerAccount.SettlementApplied, PeerAccount.SettlementReleased)):
+                self._consider(cursor, event, "after")
 
-    def _on_crossing(self, cursor: psycopg.Cursor[Any], event: Any) -> None:
+    def _consider(self, cursor: psycopg.Cursor[Any], event: Any, trigger: str) -> None:
         account_id = event.originator_id
         row = cursor.execute(
             "SELECT settlement_id FROM monitor_active_settlements WHERE account_id = %s",
@@ -44,11 +48,11 @@ class SettlementMonitor(Projection):
         if row is not None and self._is_active(row[0]):
             log.info("settlement already active", extra={"account_id": str(account_id)})
             return
-        account = self.app.load(account_id, PeerAccount)
-        amount = event.payable - account.settle_to
-        if amount <= 0:
+        account = self.app.load_version(account_id, PeerAccount, event.originator_version)
+        if account.payable < account.threshold or account.paused_reason is not None:
             return
-        key = f"{account_id}:crossing:{event.originator_version}"
+        amount = account.settlement_amount()
+        key = f"{account_id}:{trigger}:{event.originator_version}"
         settlement_id = self.app.request_settlement(key, account_id, amount, self.clock())
         cursor.execute(
             "INSERT INTO monitor_active_settlements (account_id, settlement_id) VALUES (%s, %s)"

@@ -1,0 +1,120 @@
+import pytest
+
+from domain.channel import Channel, ChannelState, ProofVerdict
+from domain.errors import DepositDecreased, IllegalTransition, InvalidBalanceProof
+
+OURS = "0x00000000000000000000000000000000000000aa"
+THEIRS = "0x00000000000000000000000000000000000000bb"
+
+
+def channel() -> Channel:
+    c = Channel.request_open("alice:USD:1", "alice", "USD", 31337, "0xtn", OURS, THEIRS, 500)
+    c.collect_events()
+    return c
+
+
+def opened(deposit: int = 1000, partner_deposit: int = 1000) -> Channel:
+    c = channel()
+    c.observe_opened(7, "0xa1", 0)
+    c.observe_deposit(OURS, deposit, "0xa2", 0)
+    c.observe_deposit(THEIRS, partner_deposit, "0xa3", 1)
+    c.collect_events()
+    return c
+
+
+def test_lifecycle_open_close_settle() -> None:
+    c = channel()
+    assert c.state == ChannelState.OPEN_REQUESTED
+    c.observe_opened(7, "0xa1", 0)
+    assert (c.state, c.onchain_id) == (ChannelState.OPENED, 7)
+    c.observe_closed(THEIRS, "0xb1", 3)
+    assert c.state == ChannelState.CLOSED
+    c.observe_settled(10, 20, "0xc1", 0)
+    assert c.state == ChannelState.SETTLED
+    names = [type(e).__name__ for e in c.collect_events()]
+    assert names == ["Opened", "Closed", "Settled"]
+
+
+def test_open_that_never_happened_fails_and_is_final() -> None:
+    c = channel()
+    c.fail_open("rpc unreachable")
+    assert c.state == ChannelState.FAILED
+    with pytest.raises(IllegalTransition):
+        c.observe_opened(1, "0xa", 0)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda c: c.observe_closed(OURS, "0x1", 0),
+        lambda c: c.observe_deposit(OURS, 5, "0x1", 0),
+        lambda c: c.observe_settled(1, 1, "0x1", 0),
+        lambda c: c.record_our_proof(1, 1, 0, "0x", "sig"),
+        lambda c: c.receive_partner_proof(1, 1, "sig"),
+    ],
+)
+def test_illegal_transitions_before_open_record_nothing(command) -> None:  # type: ignore[no-untyped-def]
+    c = channel()
+    with pytest.raises((IllegalTransition, InvalidBalanceProof)):
+        command(c)
+    assert c.collect_events() == []
+
+
+def test_same_chain_log_seen_twice_changes_nothing() -> None:
+    c = channel()
+    assert c.observe_opened(7, "0xA1", 0) is True
+    assert c.observe_opened(7, "0xa1", 0) is False
+    assert c.observe_deposit(OURS, 100, "0xa2", 4) is True
+    assert c.observe_deposit(OURS, 100, "0xa2", 4) is False
+    assert [type(e).__name__ for e in c.collect_events()] == ["Opened", "DepositObserved"]
+
+
+def test_deposits_are_monotonic_totals() -> None:
+    c = opened(deposit=500)
+    c.observe_deposit(OURS, 800, "0xd1", 0)
+    assert c.our_deposit == 800
+    with pytest.raises(DepositDecreased):
+        c.observe_deposit(OURS, 700, "0xd2", 0)
+
+
+def test_our_proofs_need_rising_nonce_and_cumulative_amount_within_deposit() -> None:
+    c = opened(deposit=1000)
+    nonce, transferred = c.next_proof(400)
+    c.record_our_proof(nonce, transferred, 0, "0x00", "sig1")
+    assert (c.our_nonce, c.our_transferred) == (1, 400)
+    with pytest.raises(InvalidBalanceProof, match="nonce"):
+        c.record_our_proof(1, 500, 0, "0x00", "sig2")
+    with pytest.raises(InvalidBalanceProof, match="below the cumulative"):
+        c.record_our_proof(2, 399, 0, "0x00", "sig2")
+    with pytest.raises(InvalidBalanceProof, match="deposit"):
+        c.record_our_proof(2, 1001, 0, "0x00", "sig2")
+    c.observe_closed(OURS, "0xe", 0)
+    with pytest.raises(IllegalTransition):
+        c.record_our_proof(2, 500, 0, "0x00", "sig2")
+
+
+def test_stale_partner_proof_is_recorded_as_suspected_double_spend() -> None:
+    c = opened()
+    assert c.receive_partner_proof(2, 300, "s2") is ProofVerdict.ACCEPTED
+    assert c.receive_partner_proof(2, 300, "s2") is ProofVerdict.DUPLICATE
+    assert c.receive_partner_proof(1, 200, "s1") is ProofVerdict.STALE
+    assert c.receive_partner_proof(3, 250, "s3") is ProofVerdict.STALE
+    assert (c.partner_nonce, c.partner_transferred) == (2, 300)
+    names = [type(e).__name__ for e in c.collect_events()]
+    assert names == ["PartnerBalanceProofAccepted", "SuspectedDoubleSpend", "SuspectedDoubleSpend"]
+    with pytest.raises(InvalidBalanceProof, match="deposit"):
+        c.receive_partner_proof(4, 5000, "s4")
+
+
+def test_signed_transactions_are_recorded_once_and_confirmed_once() -> None:
+    c = opened()
+    c.record_transaction("deposit", "0xf1", "0xraw", OURS, 3)
+    c.record_transaction("deposit", "0xf1", "0xraw", OURS, 3)
+    assert [h for h, _ in c.unconfirmed_transactions()] == ["0xf1"]
+    assert c.confirm_transaction("0xf1", 12, True) is True
+    assert c.confirm_transaction("0xf1", 12, True) is False
+    assert c.unconfirmed_transactions() == []
+    assert [type(e).__name__ for e in c.collect_events()] == [
+        "TransactionSigned",
+        "TransactionConfirmed",
+    ]

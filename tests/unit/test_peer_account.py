@@ -1,0 +1,192 @@
+import pytest
+
+from domain.errors import (
+    AccountPaused,
+    BatchConflict,
+    CreditLimitExceeded,
+    ExceedsReceivable,
+    InsufficientPayable,
+    InvalidAmount,
+    InvalidBatch,
+    SettlementIdReused,
+    UnknownSettlement,
+)
+from domain.ids import derive_id
+from domain.money import MAX_AMOUNT, Asset
+from domain.peer_account import Direction, PacketEntry, PeerAccount
+
+OUT, IN = Direction.OUTGOING, Direction.INCOMING
+
+
+def account(threshold: int = 1000, settle_to: int = 100, credit_limit: int = 5000) -> PeerAccount:
+    a = PeerAccount.open("alice", Asset("USD", 2), threshold, settle_to, credit_limit)
+    a.collect_events()
+    return a
+
+
+def batch(*amounts: tuple[Direction, int], prefix: str = "p") -> list[PacketEntry]:
+    return [PacketEntry(f"{prefix}{i}", d, amt) for i, (d, amt) in enumerate(amounts)]
+
+
+def test_open_rejects_settle_to_at_or_above_threshold() -> None:
+    with pytest.raises(InvalidAmount) as raised:
+        PeerAccount.open("alice", Asset("USD", 2), 1000, 1000, 0)
+    assert raised.value.field == "settle_to"
+    assert "1000" in str(raised.value)
+
+
+def test_account_id_is_deterministic_per_peer_and_asset() -> None:
+    assert PeerAccount.create_id("alice", "USD") == account().id
+    assert PeerAccount.create_id("alice", "EUR") != account().id
+
+
+def test_outgoing_packets_raise_payable_and_incoming_raise_receivable() -> None:
+    a = account()
+    result = a.record_packets("b1", batch((OUT, 300), (IN, 40), (OUT, 5)))
+    assert (a.payable, a.receivable, a.in_flight) == (305, 40, 0)
+    assert (result.outgoing_total, result.incoming_total) == (305, 40)
+    events = a.collect_events()
+    assert [type(e).__name__ for e in events] == ["PacketsRecorded"]
+
+
+def test_same_batch_id_same_entries_is_a_no_op_returning_first_result() -> None:
+    a = account()
+    first = a.record_packets("b1", batch((OUT, 1200)))
+    a.collect_events()
+    again = a.record_packets("b1", batch((OUT, 1200)))
+    assert again.duplicate and not first.duplicate
+    assert (again.payable, again.threshold_crossed) == (first.payable, first.threshold_crossed)
+    assert again.threshold_crossed is True
+    assert a.collect_events() == []
+    assert a.payable == 1200
+
+
+def test_same_batch_id_different_entries_is_a_conflict_and_records_nothing() -> None:
+    a = account()
+    a.record_packets("b1", batch((OUT, 10)))
+    a.collect_events()
+    with pytest.raises(BatchConflict) as raised:
+        a.record_packets("b1", batch((OUT, 11)))
+    assert raised.value.batch_id == "b1"
+    assert a.collect_events() == []
+    assert a.payable == 10
+
+
+def test_batch_past_credit_limit_is_rejected_whole() -> None:
+    a = account(credit_limit=100)
+    with pytest.raises(CreditLimitExceeded) as raised:
+        a.record_packets("b1", batch((IN, 60), (OUT, 5), (IN, 41)))
+    assert (raised.value.credit_limit, raised.value.receivable) == (100, 101)
+    assert "100" in str(raised.value) and "101" in str(raised.value)
+    assert (a.payable, a.receivable) == (0, 0)
+    assert a.collect_events() == []
+
+
+@pytest.mark.parametrize(
+    ("entries", "problem"),
+    [
+        ([], "at least one entry"),
+        ([PacketEntry("p", OUT, 0)], "amount"),
+        ([PacketEntry("p", OUT, -5)], "amount"),
+        ([PacketEntry("p", OUT, MAX_AMOUNT + 1)], "2**128-1"),
+        ([PacketEntry("p", OUT, 1), PacketEntry("p", IN, 1)], "repeated"),
+        ([PacketEntry("", OUT, 1)], "empty"),
+    ],
+)
+def test_invalid_entries_are_rejected_naming_the_field(
+    entries: list[PacketEntry], problem: str
+) -> None:
+    a = account()
+    with pytest.raises((InvalidBatch, InvalidAmount)) as raised:
+        a.record_packets("b1", entries)
+    assert problem in str(raised.value)
+    assert a.collect_events() == []
+
+
+def test_paused_account_rejects_every_batch_until_resumed() -> None:
+    a = account()
+    a.pause("suspected double spend")
+    with pytest.raises(AccountPaused, match="suspected double spend"):
+        a.record_packets("b1", batch((OUT, 1)))
+    a.resume()
+    a.record_packets("b1", batch((OUT, 1)))
+    assert [type(e).__name__ for e in a.collect_events()] == [
+        "Paused",
+        "Resumed",
+        "PacketsRecorded",
+    ]
+
+
+def test_threshold_crossing_is_recorded_once_per_crossing() -> None:
+    a = account(threshold=1000, settle_to=100)
+    assert not a.record_packets("b1", batch((OUT, 900), prefix="a")).threshold_crossed
+    assert a.record_packets("b2", batch((OUT, 200), prefix="b")).threshold_crossed
+    assert not a.record_packets("b3", batch((OUT, 200), prefix="c")).threshold_crossed
+    crossings = [e for e in a.collect_events() if type(e).__name__ == "SettlementThresholdCrossed"]
+    assert len(crossings) == 1
+    assert crossings[0].payable == 1100
+    # Settling brings payable below the threshold, which re-arms it.
+    sid = derive_id("settlement", "s1")
+    a.reserve(sid, a.settlement_amount())
+    assert a.payable == 100
+    assert a.record_packets("b4", batch((OUT, 950), prefix="d")).threshold_crossed
+
+
+def test_reserve_apply_release_move_amounts_between_balances() -> None:
+    a = account()
+    a.record_packets("b1", batch((OUT, 500)))
+    s1, s2 = derive_id("settlement", "1"), derive_id("settlement", "2")
+    a.reserve(s1, 300)
+    assert (a.payable, a.in_flight) == (200, 300)
+    a.apply(s1)
+    assert (a.payable, a.in_flight) == (200, 0)
+    a.reserve(s2, 150)
+    a.release(s2)
+    assert (a.payable, a.in_flight) == (200, 0)
+
+
+def test_each_settlement_id_is_accepted_once() -> None:
+    a = account()
+    a.record_packets("b1", batch((OUT, 500)))
+    sid = derive_id("settlement", "1")
+    a.reserve(sid, 100)
+    a.apply(sid)
+    a.collect_events()
+    with pytest.raises(SettlementIdReused):
+        a.reserve(sid, 100)
+    with pytest.raises(UnknownSettlement, match="applied"):
+        a.apply(sid)
+    with pytest.raises(UnknownSettlement, match="applied"):
+        a.release(sid)
+    with pytest.raises(UnknownSettlement, match="unknown"):
+        a.release(derive_id("settlement", "never"))
+    assert a.collect_events() == []
+
+
+def test_reserve_more_than_payable_is_refused() -> None:
+    a = account()
+    a.record_packets("b1", batch((OUT, 50)))
+    with pytest.raises(InsufficientPayable) as raised:
+        a.reserve(derive_id("settlement", "1"), 51)
+    assert (raised.value.amount, raised.value.payable) == (51, 50)
+
+
+def test_received_settlement_credits_receivable_once_per_claim() -> None:
+    a = account()
+    a.record_packets("b1", batch((IN, 500)))
+    assert a.receive_settlement("claim-1", 200) is True
+    assert a.receive_settlement("claim-1", 200) is False
+    assert a.receivable == 300
+    with pytest.raises(ExceedsReceivable):
+        a.receive_settlement("claim-2", 301)
+
+
+def test_threshold_and_credit_limit_changes_are_events() -> None:
+    a = account()
+    a.change_threshold(2000, 500)
+    a.change_credit_limit(10)
+    assert (a.threshold, a.settle_to, a.credit_limit) == (2000, 500, 10)
+    names = [type(e).__name__ for e in a.collect_events()]
+    assert names == ["ThresholdChanged", "CreditLimitChanged"]
+    with pytest.raises(InvalidAmount):
+        a.change_threshold(10, 10)

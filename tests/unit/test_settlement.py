@@ -1,0 +1,86 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.errors import IllegalTransition, InvalidAmount
+from domain.ids import derive_id
+from domain.settlement import Settlement, SettlementStatus
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def settlement() -> Settlement:
+    return Settlement.request("k1", derive_id("peer-account", "alice"), "alice", "USD", 500, T0)
+
+
+def test_happy_path_records_every_transition_with_its_time() -> None:
+    s = settlement()
+    channel_id = derive_id("channel", "c")
+    s.channel_ready(channel_id, "0xdeposit", T0 + timedelta(seconds=1))
+    s.proof_signed(3, 1500, T0 + timedelta(seconds=2))
+    s.delivered("receipt-1", T0 + timedelta(seconds=3))
+    s.ledger_posted(T0 + timedelta(seconds=4))
+    s.complete(T0 + timedelta(seconds=5))
+    assert s.status == SettlementStatus.COMPLETED and s.is_terminal
+    events = s.collect_events()
+    assert [type(e).__name__ for e in events] == [
+        "Requested",
+        "ChannelReady",
+        "ProofSigned",
+        "Delivered",
+        "LedgerPosted",
+        "Completed",
+    ]
+    assert [e.at for e in events] == [T0 + timedelta(seconds=n) for n in range(6)]
+    assert events[1].tx_hash == "0xdeposit" and events[2].nonce == 3
+
+
+def test_steps_cannot_be_skipped() -> None:
+    s = settlement()
+    with pytest.raises(IllegalTransition) as raised:
+        s.delivered("r", T0)
+    assert raised.value.state == "requested"
+
+
+@pytest.mark.parametrize("finish", ["complete", "fail", "time_out", "dead_letter"])
+def test_terminal_states_are_final(finish: str) -> None:
+    s = settlement()
+    if finish == "complete":
+        s.channel_ready(derive_id("channel", "c"), None, T0)
+        s.proof_signed(1, 500, T0)
+        s.delivered("r", T0)
+        s.ledger_posted(T0)
+        s.complete(T0)
+    elif finish == "time_out":
+        s.time_out(T0)
+    else:
+        getattr(s, finish)("reason", T0)
+    s.collect_events()
+    with pytest.raises(IllegalTransition):
+        s.attempt_failed("RpcUnavailable", "down", True, T0, T0)
+    with pytest.raises(IllegalTransition):
+        s.fail("again", T0)
+    assert s.collect_events() == []
+
+
+def test_attempt_failures_count_and_carry_the_next_attempt_time() -> None:
+    s = settlement()
+    s.attempt_failed("RpcUnavailable", "timeout", True, T0 + timedelta(seconds=1), T0)
+    s.attempt_failed("RpcUnavailable", "timeout", True, T0 + timedelta(seconds=3), T0)
+    assert s.attempts == 2 and s.next_attempt_at == T0 + timedelta(seconds=3)
+    assert s.status == SettlementStatus.REQUESTED
+    with pytest.raises(InvalidAmount, match="next_attempt_at"):
+        s.attempt_failed("RpcUnavailable", "timeout", True, None, T0)
+
+
+def test_stuck_uses_the_given_time_not_a_clock() -> None:
+    s = settlement()
+    assert not s.is_stuck(T0 + timedelta(minutes=4), timedelta(minutes=5))
+    assert s.is_stuck(T0 + timedelta(minutes=6), timedelta(minutes=5))
+
+
+def test_request_rejects_naive_time_and_bad_amount() -> None:
+    with pytest.raises(InvalidAmount, match="at"):
+        Settlement.request("k", derive_id("x"), "alice", "USD", 5, datetime(2026, 1, 1))
+    with pytest.raises(InvalidAmount, match="amount"):
+        Settlement.request("k", derive_id("x"), "alice", "USD", 0, T0)
