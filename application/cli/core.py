@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -11,7 +12,9 @@ from uuid import UUID
 from adapters.postgres.migrations import apply_migrations
 from application import queries
 from application.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, emit_object, fail
+from application.clock import system_clock
 from application.replay import replay
+from application.service import run_service, stop_on_signals
 from application.settings import ConfigurationError
 from application.wiring import database_url_for, open_node
 from domain.peer_account import PeerAccount
@@ -51,6 +54,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("id", help="aggregate UUID, or PEER/ASSET for a peer account")
     p.set_defaults(handler=cmd_history)
+
+    p = subparsers.add_parser("run", help="run the service: projections and processes")
+    p.set_defaults(handler=cmd_run)
 
     p = subparsers.add_parser("replay", help="rebuild read models from the first event and compare")
     p.set_defaults(handler=cmd_replay)
@@ -124,6 +130,14 @@ def _parse_aggregate_id(text: str) -> UUID:
         return UUID(text)
     except ValueError:
         raise ConfigurationError("id", f"{text!r} is neither a UUID nor PEER/ASSET") from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    stop_on_signals(stop)
+    with open_node(args.settings) as node:
+        run_service(node, system_clock, stop)
+    return EXIT_OK
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
 """Property tests: balances always equal what the commands imply; proofs only move forward."""
 
+from itertools import pairwise
 from typing import Any
 
 from hypothesis import given, settings
@@ -110,7 +111,7 @@ def test_accepted_proofs_only_move_forward(ours: list[Any], theirs: list[Any]) -
         elif verdict is ProofVerdict.STALE:
             stale += 1
     for sequence in (signed, accepted):
-        assert all(a[0] < b[0] and a[1] <= b[1] for a, b in zip(sequence, sequence[1:]))
+        assert all(a[0] < b[0] and a[1] <= b[1] for a, b in pairwise(sequence))
         assert all(t <= 1000 for _, t in sequence)
     suspected = [e for e in ch.collect_events() if type(e).__name__ == "SuspectedDoubleSpend"]
     assert len(suspected) == stale
