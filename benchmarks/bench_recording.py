@@ -17,13 +17,13 @@ import psycopg
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from application.event_store import postgres_env  # noqa: E402
-from application.ledger_app import SettlementLedger  # noqa: E402
-from benchmarks.common import benchmark_database, timed  # noqa: E402
-from domain.money import Asset  # noqa: E402
-from domain.peer_account import Direction, PacketEntry  # noqa: E402
-from projections.balances import BalancesProjection  # noqa: E402
-from projections.runner import ProjectionRunner  # noqa: E402
+from application.event_store import postgres_env
+from application.ledger_app import SettlementLedger
+from benchmarks.common import benchmark_database, timed
+from domain.money import Asset
+from domain.peer_account import Direction, PacketEntry
+from projections.balances import BalancesProjection
+from projections.runner import ProjectionRunner
 
 PEERS = 10
 
@@ -31,30 +31,33 @@ PEERS = 10
 def make_batches(total: int, batch_size: int, tag: str) -> list[list[PacketEntry]]:
     batches = []
     for b in range(total // batch_size):
-        batches.append([
-            PacketEntry(
-                f"{tag}-{b}-{i}",
-                Direction.OUTGOING if i % 3 else Direction.INCOMING,
-                1000 + (i % 97),
-            )
-            for i in range(batch_size)
-        ])
+        batches.append(
+            [
+                PacketEntry(
+                    f"{tag}-{b}-{i}",
+                    Direction.OUTGOING if i % 3 else Direction.INCOMING,
+                    1000 + (i % 97),
+                )
+                for i in range(batch_size)
+            ]
+        )
     return batches
 
 
 def copy_floor(url: str, batches: list[list[PacketEntry]]) -> float:
     with psycopg.connect(url) as conn:
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS raw_postings (packet_id text, direction text, amount bigint)"
+            "CREATE TABLE IF NOT EXISTS raw_postings"
+            " (packet_id text, direction text, amount bigint)"
         )
         conn.commit()
 
         def run() -> None:
+            statement = "COPY raw_postings (packet_id, direction, amount) FROM STDIN"
             for entries in batches:
-                with conn.transaction(), conn.cursor() as cur:
-                    with cur.copy("COPY raw_postings (packet_id, direction, amount) FROM STDIN") as copy:
-                        for e in entries:
-                            copy.write_row((e.packet_id, e.direction.value, e.amount))
+                with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy:
+                    for e in entries:
+                        copy.write_row((e.packet_id, e.direction.value, e.amount))
 
         return timed(run)
 

@@ -21,8 +21,9 @@ def benchmark_database(name: str) -> Iterator[str]:
         admin = url
         server = None
     else:
-        server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="bench-pg-")) / "data",
-                                  delete_on_stop=True).start()
+        server = EmbeddedPostgres(
+            Path(tempfile.mkdtemp(prefix="bench-pg-")) / "data", delete_on_stop=True
+        ).start()
         admin = server.url("postgres")
     try:
         drop_database(admin, name)
