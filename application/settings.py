@@ -13,7 +13,9 @@ import psycopg.conninfo
 from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.evm.settings import ChainSettings
 from adapters.kafka.settings import KafkaSettings
+from adapters.ledger.settings import LedgerSettings
 
 
 class SettlementPolicySettings(BaseModel):
@@ -46,7 +48,9 @@ class Settings(BaseSettings):
     snapshot_interval: int = Field(default=200, ge=2, description="Events between snapshots.")
     projection_batch_size: int = Field(default=500, ge=1, le=100_000)
     settlement: SettlementPolicySettings = SettlementPolicySettings()
+    ledger: LedgerSettings = LedgerSettings()
     kafka: KafkaSettings = KafkaSettings()
+    chain: ChainSettings = ChainSettings()
 
     @field_validator("database_url")
     @classmethod

@@ -98,6 +98,10 @@ class PeerAccount(Aggregate):
         # settlement id (hex) -> [amount, "reserved" | "applied" | "released"]
         self.settlements: dict[str, list[Any]] = {}
         self.claims_received: dict[str, int] = {}  # not a set: snapshots are JSON
+        self.address: str | None = None
+        self.rails: list[str] = []
+        self.preferred_rail: str | None = None
+        self.claims_url: str | None = None
 
     @property
     def asset(self) -> Asset:
@@ -277,6 +281,43 @@ class PeerAccount(Aggregate):
     def _receive(self, claim_id: str, amount: int) -> None:
         self.receivable -= amount
         self.claims_received[claim_id] = amount
+
+    # Registration: where and how the peer settles
+
+    class PeerRegistered(Aggregate.Event):
+        address: str
+        rails: list[str]
+        preferred_rail: str
+        claims_url: str
+
+    def register(
+        self, address: str, rails: list[str], preferred_rail: str, claims_url: str
+    ) -> bool:
+        """Records the peer's chain address, rails and claims endpoint; False if unchanged."""
+        if not (address.startswith("0x") and len(address) == 42):
+            raise InvalidAmount("address", address, "must be a 0x-prefixed 20-byte hex address")
+        if not rails or len(set(rails)) != len(rails):
+            raise InvalidAmount("rails", rails, "must name at least one rail, each once")
+        if preferred_rail not in rails:
+            raise InvalidAmount("preferred_rail", preferred_rail, f"must be one of {rails}")
+        if not claims_url.startswith(("http://", "https://")):
+            raise InvalidAmount("claims_url", claims_url, "must be an http(s) URL")
+        current = (self.address, self.rails, self.preferred_rail, self.claims_url)
+        if current == (address, list(rails), preferred_rail, claims_url):
+            return False
+        self._register(
+            address=address, rails=list(rails), preferred_rail=preferred_rail, claims_url=claims_url
+        )
+        return True
+
+    @event(PeerRegistered)
+    def _register(
+        self, address: str, rails: list[str], preferred_rail: str, claims_url: str
+    ) -> None:
+        self.address = address
+        self.rails = list(rails)
+        self.preferred_rail = preferred_rail
+        self.claims_url = claims_url
 
     # Administration
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -85,6 +86,9 @@ class Settlement(Aggregate):
         self.nonce: int | None = None
         self.transferred_amount: int | None = None
         self.tx_hash: str | None = None
+        self.signature: str | None = None
+        self.rail: str | None = None
+        self.resolution: str | None = None
 
     @classmethod
     def request(
@@ -134,17 +138,71 @@ class Settlement(Aggregate):
     class ProofSigned(Aggregate.Event):
         nonce: int
         transferred_amount: int
+        signature: str
         at: datetime
 
-    def proof_signed(self, nonce: int, transferred_amount: int, at: datetime) -> None:
+    def proof_signed(
+        self, nonce: int, transferred_amount: int, signature: str, at: datetime
+    ) -> None:
         self._advance(SettlementStatus.PROOF_SIGNED)
-        self._proof_signed(nonce=nonce, transferred_amount=transferred_amount, at=at)
+        self._proof_signed(
+            nonce=nonce, transferred_amount=transferred_amount, signature=signature, at=at
+        )
 
     @event(ProofSigned)
-    def _proof_signed(self, nonce: int, transferred_amount: int, at: datetime) -> None:
+    def _proof_signed(
+        self, nonce: int, transferred_amount: int, signature: str, at: datetime
+    ) -> None:
         self.status = SettlementStatus.PROOF_SIGNED
         self.nonce = nonce
         self.transferred_amount = transferred_amount
+        self.signature = signature
+        self.updated_at = at
+
+    @property
+    def has_signed_proof(self) -> bool:
+        """A signed proof is out: its value must never be released back to payable."""
+        return self.signature is not None
+
+    # Routing and channel changes
+
+    class RailChosen(Aggregate.Event):
+        rail: str
+        decision: dict[str, Any]
+        at: datetime
+
+    def choose_rail(self, rail: str, decision: dict[str, Any], at: datetime) -> None:
+        """Records a routing decision with its scores; only before a channel is ready."""
+        self._require_active("choose a rail")
+        if self.status != SettlementStatus.REQUESTED:
+            raise IllegalTransition("Settlement", self.id, str(self.status), "choose a rail")
+        self._rail_chosen(rail=rail, decision=decision, at=at)
+
+    @event(RailChosen)
+    def _rail_chosen(self, rail: str, decision: dict[str, Any], at: datetime) -> None:
+        self.rail = rail
+        self.updated_at = at
+
+    class ChannelLost(Aggregate.Event):
+        channel_id: UUID
+        reason: str
+        at: datetime
+
+    def channel_lost(self, reason: str, at: datetime) -> None:
+        """The channel closed or is disputed before delivery: start again from a new channel."""
+        if self.status not in (SettlementStatus.CHANNEL_READY, SettlementStatus.PROOF_SIGNED):
+            raise IllegalTransition("Settlement", self.id, str(self.status), "lose its channel")
+        assert self.channel_id is not None
+        self._channel_lost(channel_id=self.channel_id, reason=reason, at=at)
+
+    @event(ChannelLost)
+    def _channel_lost(self, channel_id: UUID, reason: str, at: datetime) -> None:
+        self.status = SettlementStatus.REQUESTED
+        self.channel_id = None
+        self.nonce = None
+        self.transferred_amount = None
+        self.signature = None
+        self.last_error = reason
         self.updated_at = at
 
     class Delivered(Aggregate.Event):
@@ -231,14 +289,18 @@ class Settlement(Aggregate):
 
     class Failed(Aggregate.Event):
         reason: str
+        error_class: str
+        alert: bool
         at: datetime
 
-    def fail(self, reason: str, at: datetime) -> None:
+    def fail(
+        self, reason: str, at: datetime, *, error_class: str = "", alert: bool = False
+    ) -> None:
         self._require_active("fail")
-        self._failed(reason=reason, at=at)
+        self._failed(reason=reason, error_class=error_class, alert=alert, at=at)
 
     @event(Failed)
-    def _failed(self, reason: str, at: datetime) -> None:
+    def _failed(self, reason: str, error_class: str, alert: bool, at: datetime) -> None:
         self.status = SettlementStatus.FAILED
         self.last_error = reason
         self.updated_at = at
@@ -268,6 +330,37 @@ class Settlement(Aggregate):
     def _dead_lettered(self, reason: str, at: datetime) -> None:
         self.status = SettlementStatus.DEAD_LETTERED
         self.last_error = reason
+        self.updated_at = at
+
+    class DeadLetterResolved(Aggregate.Event):
+        resolution: str
+        new_settlement_id: UUID | None
+        at: datetime
+
+    def resolve_dead_letter(
+        self, resolution: str, new_settlement_id: UUID | None, at: datetime
+    ) -> None:
+        """An operator's decision on a dead letter: "retried", "redelivered" or "discarded"."""
+        if self.status != SettlementStatus.DEAD_LETTERED or self.resolution is not None:
+            state = str(self.status) if self.resolution is None else f"resolved ({self.resolution})"
+            raise IllegalTransition("Settlement", self.id, state, "resolve a dead letter")
+        if resolution not in ("retried", "redelivered", "discarded"):
+            raise InvalidAmount(
+                "resolution", resolution, "must be retried, redelivered or discarded"
+            )
+        if resolution == "discarded" and self.has_signed_proof:
+            raise IllegalTransition(
+                "Settlement", self.id, "dead_lettered with a signed proof out", "be discarded"
+            )
+        self._dead_letter_resolved(
+            resolution=resolution, new_settlement_id=new_settlement_id, at=at
+        )
+
+    @event(DeadLetterResolved)
+    def _dead_letter_resolved(
+        self, resolution: str, new_settlement_id: UUID | None, at: datetime
+    ) -> None:
+        self.resolution = resolution
         self.updated_at = at
 
     def is_stuck(self, now: datetime, age: timedelta) -> bool:

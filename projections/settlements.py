@@ -75,7 +75,22 @@ def _assignments(event: Any) -> dict[str, Any]:
     if isinstance(event, Settlement.Completed):
         return {"status": SettlementStatus.COMPLETED.value, "completed_at": event.at}
     if isinstance(event, Settlement.AttemptFailed):
-        return {"attempts": event.attempt, "last_error": f"{event.error_class}: {event.error}"}
+        return {
+            "attempts": event.attempt,
+            "last_error": f"{event.error_class}: {event.error}",
+            "next_attempt_at": event.next_attempt_at,
+        }
+    if isinstance(event, Settlement.RailChosen):
+        return {"rail": event.rail}
+    if isinstance(event, Settlement.ChannelLost):
+        return {
+            "status": SettlementStatus.REQUESTED.value,
+            "channel_id": None,
+            "nonce": None,
+            "last_error": event.reason,
+        }
+    if isinstance(event, Settlement.DeadLetterResolved):
+        return {"resolution": event.resolution}
     if isinstance(event, Settlement.Failed):
         return {"status": SettlementStatus.FAILED.value, "last_error": event.reason}
     if isinstance(event, Settlement.TimedOut):

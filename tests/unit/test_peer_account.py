@@ -190,3 +190,19 @@ def test_threshold_and_credit_limit_changes_are_events() -> None:
     assert names == ["ThresholdChanged", "CreditLimitChanged"]
     with pytest.raises(InvalidAmount):
         a.change_threshold(10, 10)
+
+
+def test_registration_names_address_rails_and_claims_endpoint() -> None:
+    a = account()
+    address = "0x" + "ab" * 20
+    assert a.register(address, ["base", "anvil"], "base", "http://127.0.0.1:9/claims") is True
+    assert a.register(address, ["base", "anvil"], "base", "http://127.0.0.1:9/claims") is False
+    assert (a.address, a.preferred_rail) == (address, "base")
+    assert [type(e).__name__ for e in a.collect_events()] == ["PeerRegistered"]
+    with pytest.raises(InvalidAmount, match="preferred_rail"):
+        a.register(address, ["base"], "anvil", "http://x")
+    with pytest.raises(InvalidAmount, match="address"):
+        a.register("0x12", ["base"], "base", "http://x")
+    with pytest.raises(InvalidAmount, match="rails"):
+        a.register(address, [], "base", "http://x")
+    assert a.collect_events() == []

@@ -17,7 +17,7 @@ def test_happy_path_records_every_transition_with_its_time() -> None:
     s = settlement()
     channel_id = derive_id("channel", "c")
     s.channel_ready(channel_id, "0xdeposit", T0 + timedelta(seconds=1))
-    s.proof_signed(3, 1500, T0 + timedelta(seconds=2))
+    s.proof_signed(3, 1500, "0xsig", T0 + timedelta(seconds=2))
     s.delivered("receipt-1", T0 + timedelta(seconds=3))
     s.ledger_posted(T0 + timedelta(seconds=4))
     s.complete(T0 + timedelta(seconds=5))
@@ -47,7 +47,7 @@ def test_terminal_states_are_final(finish: str) -> None:
     s = settlement()
     if finish == "complete":
         s.channel_ready(derive_id("channel", "c"), None, T0)
-        s.proof_signed(1, 500, T0)
+        s.proof_signed(1, 500, "0xsig", T0)
         s.delivered("r", T0)
         s.ledger_posted(T0)
         s.complete(T0)
@@ -84,3 +84,51 @@ def test_request_rejects_naive_time_and_bad_amount() -> None:
         Settlement.request("k", derive_id("x"), "alice", "USD", 5, datetime(2026, 1, 1))
     with pytest.raises(InvalidAmount, match="amount"):
         Settlement.request("k", derive_id("x"), "alice", "USD", 0, T0)
+
+
+def test_routing_decision_is_recorded_with_its_scores_before_a_channel_is_ready() -> None:
+    s = settlement()
+    decision = {"chosen": "base", "ranked": [{"rail": "base", "score": 0.9}]}
+    s.choose_rail("base", decision, T0)
+    assert s.rail == "base"
+    s.channel_ready(derive_id("channel", "c"), None, T0)
+    with pytest.raises(IllegalTransition):
+        s.choose_rail("other", decision, T0)
+    events = s.collect_events()
+    assert events[1].decision == decision
+
+
+def test_lost_channel_sends_the_settlement_back_to_requested_before_delivery() -> None:
+    s = settlement()
+    s.channel_ready(derive_id("channel", "c"), None, T0)
+    s.proof_signed(1, 500, "0xsig", T0)
+    s.channel_lost("channel closed on chain", T0)
+    assert s.status == SettlementStatus.REQUESTED and not s.has_signed_proof
+    s.channel_ready(derive_id("channel", "d"), None, T0)
+    s.proof_signed(1, 500, "0xsig2", T0)
+    s.delivered("r", T0)
+    with pytest.raises(IllegalTransition):
+        s.channel_lost("too late", T0)
+
+
+def test_dead_letter_with_a_signed_proof_cannot_be_discarded_only_redelivered() -> None:
+    s = settlement()
+    s.channel_ready(derive_id("channel", "c"), None, T0)
+    s.proof_signed(1, 500, "0xsig", T0)
+    s.dead_letter("delivery retries exhausted", T0)
+    with pytest.raises(IllegalTransition, match="signed proof"):
+        s.resolve_dead_letter("discarded", None, T0)
+    s.resolve_dead_letter("redelivered", None, T0)
+    assert s.status == SettlementStatus.DEAD_LETTERED and s.resolution == "redelivered"
+    with pytest.raises(IllegalTransition, match="resolved"):
+        s.resolve_dead_letter("retried", None, T0)
+
+
+def test_only_dead_letters_can_be_resolved() -> None:
+    s = settlement()
+    with pytest.raises(IllegalTransition):
+        s.resolve_dead_letter("discarded", None, T0)
+    s.dead_letter("exhausted", T0)
+    with pytest.raises(InvalidAmount, match="resolution"):
+        s.resolve_dead_letter("forgotten", None, T0)
+    s.resolve_dead_letter("discarded", None, T0)
