@@ -23,6 +23,7 @@ from domain.peer_account import BatchResult, PacketEntry, PeerAccount
 from domain.settlement import Settlement
 
 A = TypeVar("A", bound=Aggregate)
+B = TypeVar("B", bound=Aggregate)
 R = TypeVar("R")
 
 
@@ -52,17 +53,17 @@ class SettlementLedger(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self._locks_guard = threading.Lock()
-        self._locks: dict[UUID, threading.Lock] = {}
+        self._locks: dict[UUID, threading.RLock] = {}
 
     # Loading and saving with optimistic concurrency: a conflicting writer means reload and retry.
 
-    def _lock(self, aggregate_id: UUID) -> threading.Lock:
+    def _lock(self, aggregate_id: UUID) -> threading.RLock:
         with self._locks_guard:
             lock = self._locks.get(aggregate_id)
             if lock is None:
                 if len(self._locks) > 50_000:
                     self._locks.clear()
-                lock = self._locks[aggregate_id] = threading.Lock()
+                lock = self._locks[aggregate_id] = threading.RLock()
             return lock
 
     def change(self, aggregate_id: UUID, kind: type[A], command: Callable[[A], R]) -> R:
@@ -83,9 +84,43 @@ class SettlementLedger(Application[UUID]):
                     raise
         raise AssertionError("unreachable")
 
+    def change_together(
+        self,
+        first_id: UUID,
+        first_kind: type[A],
+        second_id: UUID,
+        second_kind: type[B],
+        command: Callable[[A, B], R],
+    ) -> R:
+        """Runs one command on two aggregates and saves both in one atomic transaction."""
+        first_lock, second_lock = sorted(
+            [(first_id, self._lock(first_id)), (second_id, self._lock(second_id))],
+            key=lambda pair: pair[0],
+        )
+        with first_lock[1], second_lock[1]:
+            for attempt in range(self._conflict_retries):
+                first = self.load(first_id, first_kind, copy=False)
+                second = self.load(second_id, second_kind, copy=False)
+                try:
+                    result = command(first, second)
+                    self.save(first, second)
+                    return result
+                except IntegrityError:
+                    self._evict(first_id)
+                    self._evict(second_id)
+                    if attempt + 1 == self._conflict_retries:
+                        raise
+                except BaseException:
+                    self._evict(first_id)
+                    self._evict(second_id)
+                    raise
+        raise AssertionError("unreachable")
+
     def load(self, aggregate_id: UUID, kind: type[A], *, copy: bool = True) -> A:
+        """The aggregate's current state; a copy unless called from inside a command."""
         try:
-            aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
+            with self._lock(aggregate_id):  # never copy an aggregate while a command mutates it
+                aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             raise NotFound(kind.__name__, aggregate_id) from None
         if not isinstance(aggregate, kind):

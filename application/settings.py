@@ -25,6 +25,9 @@ class SettlementPolicySettings(BaseModel):
     initial_backoff_ms: int = Field(default=100, ge=1)
     max_backoff_ms: int = Field(default=5000, ge=1)
     stuck_after_seconds: int = Field(default=300, ge=1)
+    stuck_action: Literal["resume", "time_out"] = "resume"
+    workers: int = Field(default=4, ge=1, le=64)
+    queue_size: int = Field(default=256, ge=1)
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,87 @@
+"""What the settlement executor needs of the outside world, as ports the wiring fills in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from adapters.evm.errors import ChannelDisputed, ChannelNotOpen
+from domain.channel import Channel
+from domain.peer_account import PeerAccount
+from domain.settlement import Settlement
+
+
+@dataclass(frozen=True)
+class ChannelReadiness:
+    channel_id: UUID
+    tx_hash: str | None  # the last on-chain transaction this took (open or deposit), if any
+
+
+@dataclass(frozen=True)
+class Routing:
+    rail: str
+    decision: dict[str, Any]
+
+
+class ChannelPort(Protocol):
+    def ensure_channel(
+        self, account: PeerAccount, rail: str, amount: int, at: datetime
+    ) -> ChannelReadiness:
+        """A usable channel that can carry `amount` (ledger minor units) more: opened and topped
+        up on chain if needed, crash-safely (signed transactions recorded before broadcast)."""
+        ...
+
+    def token_amount(self, channel: Channel, amount: int, asset_scale: int) -> int:
+        """`amount` in ledger minor units as token base units, exactly."""
+        ...
+
+    def sign_proof(self, channel: Channel, nonce: int, transferred_amount: int) -> str:
+        """Our EIP-712 signature (hex) of the balance proof."""
+        ...
+
+    def abandon(self, channel_id: UUID, reason: str) -> None:
+        """Stops using a channel that closed or is disputed."""
+        ...
+
+
+class ClaimPort(Protocol):
+    def deliver(self, account: PeerAccount, settlement: Settlement, channel: Channel) -> str:
+        """Delivers the settlement's signed claim to the peer; returns the peer's receipt."""
+        ...
+
+
+class RailPort(Protocol):
+    def route(self, account: PeerAccount) -> Routing:
+        """Chooses a rail for the peer and says why (scores)."""
+        ...
+
+    def record_outcome(self, rail: str, success: bool, latency_ms: int | None) -> None: ...
+
+
+class LedgerProgress(Protocol):
+    def caught_up_with(self, settlement: Settlement) -> bool:
+        """Whether the ledger holds the transfers of the settlement's recorded events."""
+        ...
+
+
+@dataclass(frozen=True)
+class FailureFacts:
+    error_class: str
+    message: str
+    retryable: bool
+    alert: bool
+    channel_lost: bool
+
+
+def failure_facts(error: BaseException) -> FailureFacts:
+    """Reads the classification adapters put on their errors (retryable, alert, channel lost)."""
+    return FailureFacts(
+        error_class=type(error).__name__,
+        message=str(error)[:500],
+        retryable=bool(getattr(error, "retryable", False)),
+        alert=bool(getattr(error, "alert", False)),
+        channel_lost=isinstance(error, (ChannelNotOpen, ChannelDisputed))
+        or bool(getattr(error, "channel_lost", False)),
+    )

@@ -1,0 +1,169 @@
+"""The settlement executor: a worker pool with a bounded queue driving active settlements.
+
+A scanner finds settlements that are not terminal and due (no retry time, or its time has
+come) in the settlements read model and queues them; workers call SettlementSteps until a
+settlement finishes or has to wait. Nothing lives only in memory: a crash or a shutdown
+leaves settlements recorded at their last step, and the next start finds them again.
+Shutdown is graceful: workers finish the step in hand (each step is one atomic save), and
+whatever is still queued stays parked in the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from application.processes.settlement_steps import Progress, SettlementSteps
+from domain.settlement import TERMINAL
+from projections.runner import ProjectionRunner
+
+log = logging.getLogger(__name__)
+
+
+class SettlementExecutor:
+    def __init__(
+        self,
+        steps: SettlementSteps,
+        settlements_runner: ProjectionRunner,
+        database_url: str,
+        clock: Callable[[], datetime],
+        *,
+        workers: int = 4,
+        queue_size: int = 256,
+        stuck_after: timedelta = timedelta(minutes=5),
+        stuck_action: str = "resume",
+    ) -> None:
+        self.steps = steps
+        self.settlements_runner = settlements_runner
+        self.database_url = database_url
+        self.clock = clock
+        self.workers = workers
+        self.queue: queue.Queue[UUID] = queue.Queue(maxsize=queue_size)
+        self.stuck_after = stuck_after
+        self.stuck_action = stuck_action
+        self._in_hand: set[UUID] = set()
+        self._guard = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # Finding work
+
+    def due_settlements(self) -> list[UUID]:
+        """Active settlements whose next attempt is due, oldest first."""
+        self.settlements_runner.catch_up()
+        with psycopg.connect(self.database_url) as conn:
+            rows = conn.execute(
+                "SELECT settlement_id FROM settlements WHERE NOT (status = ANY(%s))"
+                " AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY requested_at",
+                ([s.value for s in TERMINAL], self.clock()),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def submit(self, settlement_id: UUID) -> bool:
+        """Queues a settlement unless it is already queued or in hand, or the queue is full."""
+        with self._guard:
+            if settlement_id in self._in_hand:
+                return False
+            try:
+                self.queue.put_nowait(settlement_id)
+            except queue.Full:
+                return False  # parked: the next scan finds it again
+            self._in_hand.add(settlement_id)
+            return True
+
+    def scan(self) -> int:
+        return sum(self.submit(sid) for sid in self.due_settlements())
+
+    # Doing it
+
+    def drive(self, settlement_id: UUID, max_steps: int = 50) -> Progress:
+        """Steps one settlement until it finishes, has to wait, or shutdown is asked for."""
+        progress = Progress.ADVANCED
+        for _ in range(max_steps):
+            if self._stop.is_set():
+                break
+            progress = self.steps.step(settlement_id)
+            if progress is not Progress.ADVANCED:
+                break
+        return progress
+
+    def run_until_settled(self, timeout_steps: int = 1000) -> None:
+        """Drives every due settlement in this thread until none is due (tests, `settle demo`)."""
+        for _ in range(timeout_steps):
+            due = self.due_settlements()
+            if not due:
+                return
+            progressed = [self.drive(sid) for sid in due]
+            if all(p is Progress.WAITING for p in progressed):
+                return
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                settlement_id = self.queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                self.drive(settlement_id)
+            except Exception:
+                log.exception(
+                    "settlement worker error", extra={"settlement_id": str(settlement_id)}
+                )
+            finally:
+                with self._guard:
+                    self._in_hand.discard(settlement_id)
+                self.queue.task_done()
+
+    def start(self) -> None:
+        for n in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"settlement-worker-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def run(self, stop: threading.Event, poll_interval: float = 0.2) -> None:
+        """Scans for due settlements until `stop` is set, then shuts the pool down gracefully."""
+        self.start()
+        try:
+            while not stop.is_set():
+                try:
+                    self.scan()
+                    self.handle_stuck()
+                except Exception:
+                    log.exception("settlement scan failed")
+                stop.wait(poll_interval)
+        finally:
+            self.shutdown()
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=timeout)
+        self._threads.clear()
+        parked = self.queue.qsize()
+        if parked:
+            log.info("settlements parked for the next start", extra={"parked": parked})
+
+    # Stuck settlements
+
+    def handle_stuck(self) -> int:
+        """Settlements with no progress for `stuck_after`: resumed, or timed out by policy."""
+        now = self.clock()
+        with psycopg.connect(self.database_url) as conn:
+            rows: list[Any] = conn.execute(
+                "SELECT settlement_id FROM settlements WHERE NOT (status = ANY(%s))"
+                " AND updated_at < %s",
+                ([s.value for s in TERMINAL], now - self.stuck_after),
+            ).fetchall()
+        for (settlement_id,) in rows:
+            if self.stuck_action == "time_out":
+                self.steps.time_out(settlement_id)
+            else:
+                self.submit(settlement_id)
+        return len(rows)
