@@ -120,7 +120,7 @@ class SettlementLedger(Application[UUID]):
         """The aggregate's current state; a copy unless called from inside a command."""
         try:
             with self._lock(aggregate_id):  # never copy an aggregate while a command mutates it
-                aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
+                aggregate: Aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             raise NotFound(kind.__name__, aggregate_id) from None
         if not isinstance(aggregate, kind):
@@ -129,7 +129,7 @@ class SettlementLedger(Application[UUID]):
 
     def load_version(self, aggregate_id: UUID, kind: type[A], version: int) -> A:
         """The aggregate as it was at `version`, for decisions that must replay the same."""
-        aggregate = self.repository.get(aggregate_id, version=version)
+        aggregate: Aggregate = self.repository.get(aggregate_id, version=version)
         if not isinstance(aggregate, kind):
             raise NotFound(kind.__name__, aggregate_id)
         return aggregate
@@ -149,7 +149,7 @@ class SettlementLedger(Application[UUID]):
         return aggregate.id
 
     def exists(self, aggregate_id: UUID) -> bool:
-        return bool(self.events.get(aggregate_id, lte=1))  # type: ignore[arg-type]
+        return bool(list(self.events.get(aggregate_id, lte=1)))
 
     # Peer accounts
 
@@ -242,4 +242,4 @@ class SettlementLedger(Application[UUID]):
 
     def history(self, aggregate_id: UUID) -> list[Any]:
         """Every event of one aggregate, oldest first."""
-        return list(self.events.get(aggregate_id))  # type: ignore[arg-type]
+        return list(self.events.get(aggregate_id))

@@ -30,4 +30,5 @@ class RetryPolicy:
         """Backoff before attempt `attempt + 1`: doubling from the initial delay, capped, jittered
         to between half and all of it so that many failing settlements do not retry in step."""
         base = min(self.initial_backoff * (2 ** max(attempt - 1, 0)), self.max_backoff)
-        return base * rng.uniform(0.5, 1.0)
+        jittered: timedelta = base * rng.uniform(0.5, 1.0)
+        return jittered

@@ -94,13 +94,12 @@ class SettlementSteps:
             failpoint("after_deliver")
             self.app.change_settlement(sid, lambda s: s.delivered(receipt, self.clock()))
         elif status == SettlementStatus.DELIVERED:
-            self.app.change_together(
-                account.id,
-                PeerAccount,
-                sid,
-                Settlement,
-                lambda a, s: (a.apply(sid), s.ledger_posted(self.clock())),
-            )
+
+            def post(a: PeerAccount, s: Settlement) -> None:
+                a.apply(sid)
+                s.ledger_posted(self.clock())
+
+            self.app.change_together(account.id, PeerAccount, sid, Settlement, post)
             failpoint("after_ledger_posted")
         elif status == SettlementStatus.LEDGER_POSTED:
             if self.ledger is not None and not self.ledger.caught_up_with(settlement):
@@ -117,16 +116,12 @@ class SettlementSteps:
         nonce, transferred = channel.next_proof(amount)
         channel.check_our_proof(nonce, transferred)
         signature = self.channels.sign_proof(channel, nonce, transferred)
-        self.app.change_together(
-            channel.id,
-            Channel,
-            settlement.id,
-            Settlement,
-            lambda c, s: (
-                c.record_our_proof(nonce, transferred, 0, "0x" + "00" * 32, signature),
-                s.proof_signed(nonce, transferred, signature, self.clock()),
-            ),
-        )
+
+        def record(c: Channel, s: Settlement) -> None:
+            c.record_our_proof(nonce, transferred, 0, "0x" + "00" * 32, signature)
+            s.proof_signed(nonce, transferred, signature, self.clock())
+
+        self.app.change_together(channel.id, Channel, settlement.id, Settlement, record)
 
     def _record_failure(self, settlement_id: UUID, error: BaseException) -> None:
         facts = failure_facts(error)
