@@ -21,6 +21,7 @@ from domain.errors import DomainError
 COMMAND_MODULES = [
     "application.cli.core",
     "application.cli.demo",
+    "application.cli.dlq",
     "application.cli.ledger",
     "application.cli.kafka",
 ]

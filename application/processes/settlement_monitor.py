@@ -19,6 +19,7 @@ import psycopg
 
 from application.ledger_app import NotFound, SettlementLedger
 from domain.peer_account import PeerAccount
+from domain.settlement import SettlementStatus
 from projections.runner import PositionedEvent, Projection
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,16 @@ class SettlementMonitor(Projection):
         )
 
     def _is_active(self, settlement_id: Any) -> bool:
+        """Not terminal — or dead-lettered with a signed proof out and not yet resolved, whose
+        value is promised to the peer: a new settlement must not sign past it."""
         try:
-            return not self.app.settlement(settlement_id).is_terminal
+            settlement = self.app.settlement(settlement_id)
         except NotFound:
             return False
+        if not settlement.is_terminal:
+            return True
+        return (
+            settlement.status == SettlementStatus.DEAD_LETTERED
+            and settlement.has_signed_proof
+            and settlement.resolution is None
+        )

@@ -1,0 +1,127 @@
+"""The claim messages two nodes exchange, as strict pydantic models with snake_case JSON fields.
+
+Amounts travel as decimal strings because a uint256 does not fit a JSON number safely; each
+model exposes the amounts as ints (`*_int` properties) so callers never parse them by hand.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+MAX_UINT256 = 2**256 - 1
+
+_ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+_VISIBLE_ASCII = r"^[\x21-\x7e]+$"
+
+
+def _check_uint256_text(text: str) -> str:
+    if int(text) > MAX_UINT256:
+        raise ValueError("exceeds 2**256-1")
+    return text
+
+
+def _check_positive_text(text: str) -> str:
+    if int(text) == 0:
+        raise ValueError("must be greater than 0")
+    return text
+
+
+# A non-negative decimal integer without sign, spaces or leading zeros; at most 78 digits (2**256).
+Uint256Text = Annotated[
+    str,
+    Field(pattern=r"^(0|[1-9][0-9]*)$", max_length=78),
+    AfterValidator(_check_uint256_text),
+]
+PositiveUint256Text = Annotated[Uint256Text, AfterValidator(_check_positive_text)]
+Address = Annotated[str, Field(pattern=_ADDRESS)]
+
+
+class RejectionCode(StrEnum):
+    """The `error` codes a receiver answers with; peers may send codes not listed here."""
+
+    STALE_PROOF = "stale_proof"
+    BAD_SIGNATURE = "bad_signature"
+    UNKNOWN_CHANNEL = "unknown_channel"
+    WRONG_CHAIN = "wrong_chain"
+    INVALID = "invalid"
+    PAUSED = "paused"
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    TOO_LARGE = "too_large"
+    INTERNAL = "internal"
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class ChannelRef(_Message):
+    """Which channel a proof belongs to: chain, token network contract and on-chain channel id."""
+
+    chain_id: int = Field(gt=0)
+    token_network: Address
+    onchain_id: int = Field(ge=0)
+
+
+class SignedProof(_Message):
+    """A balance proof as signed by the sender (cumulative amounts, monotonic nonce)."""
+
+    nonce: int = Field(ge=1)
+    transferred_amount: Uint256Text
+    locked_amount: Uint256Text = "0"
+    locks_root: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+    @property
+    def transferred_amount_int(self) -> int:
+        return int(self.transferred_amount)
+
+    @property
+    def locked_amount_int(self) -> int:
+        return int(self.locked_amount)
+
+
+class Claim(_Message):
+    """A signed balance proof sent to a peer, paying `amount` more than the previous claim."""
+
+    claim_id: str = Field(min_length=1, max_length=128, pattern=_VISIBLE_ASCII)
+    sender_node: str = Field(min_length=1, max_length=128, pattern=_VISIBLE_ASCII)
+    sender_address: Address
+    asset_code: str = Field(min_length=1, max_length=16, pattern=_VISIBLE_ASCII)
+    asset_scale: int = Field(ge=0, le=38)
+    amount: PositiveUint256Text
+    channel: ChannelRef
+    proof: SignedProof
+
+    @property
+    def amount_int(self) -> int:
+        """The increment this claim pays, in the asset's minor units."""
+        return int(self.amount)
+
+
+class ClaimAccepted(_Message):
+    """The receiver credited the claim (`accepted`) or had already credited it (`duplicate`)."""
+
+    claim_id: str
+    status: Literal["accepted", "duplicate"]
+    receipt: str
+
+
+class ClaimRejected(_Message):
+    """The receiver refused the claim (or the request); `error` is a code, `detail` for people."""
+
+    claim_id: str | None
+    error: str = Field(min_length=1)
+    detail: str
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One problem per clause, each naming its field path, e.g. `proof.signature: ...`."""
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in problem["loc"]) or "body"
+        lines.append(f"{field}: {problem['msg']}")
+    return "; ".join(lines)

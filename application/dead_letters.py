@@ -1,0 +1,86 @@
+"""The dead-letter list: settlements whose retries ran out, and what an operator does with them.
+
+retry: before any proof was signed, the reservation went back to payable, so a new settlement
+is requested for the amount; after a proof was signed the same claim is delivered again (its
+value is already promised to the peer and must never be released). discard: only where no
+proof is out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from application import queries
+from application.ledger_app import SettlementLedger
+from application.processes.ports import ClaimPort
+from domain.channel import Channel
+from domain.errors import IllegalTransition
+from domain.peer_account import PeerAccount
+from domain.settlement import Settlement, SettlementStatus
+
+
+def dead_letters(database_url: str) -> list[dict[str, Any]]:
+    rows = queries.settlements(database_url, status=SettlementStatus.DEAD_LETTERED.value)
+    return [row for row in rows if row["resolution"] is None]
+
+
+def retry_dead_letter(
+    app: SettlementLedger,
+    settlement_id: UUID,
+    clock: Callable[[], datetime],
+    claims: ClaimPort | None = None,
+) -> UUID:
+    """Returns the id of the settlement that carries the retry (the same one if redelivered)."""
+    settlement = app.settlement(settlement_id)
+    _require_open_dead_letter(settlement)
+    account = app.load(settlement.account_id, PeerAccount)
+    if settlement.has_signed_proof:
+        if claims is None:
+            raise IllegalTransition(
+                "Settlement",
+                settlement_id,
+                "dead_lettered with a signed proof out",
+                "be retried without a claim transport (run it where the node's claims are wired)",
+            )
+        assert settlement.channel_id is not None
+        channel = app.load(settlement.channel_id, Channel)
+        claims.deliver(account, settlement, channel)
+
+        def redelivered(a: PeerAccount, s: Settlement) -> None:
+            a.apply(settlement_id)
+            s.resolve_dead_letter("redelivered", None, clock())
+
+        app.change_together(account.id, PeerAccount, settlement_id, Settlement, redelivered)
+        return settlement_id
+    amount = min(settlement.amount, account.payable)
+    if amount <= 0:
+        raise IllegalTransition("Settlement", settlement_id, "nothing payable", "be retried")
+    retry = Settlement.request(
+        f"{settlement_id}:retry", account.id, account.peer_id, account.asset_code, amount, clock()
+    )
+    original = app.load(settlement_id, Settlement, copy=True)
+    original.resolve_dead_letter("retried", retry.id, clock())
+    app.save(retry, original)
+    return retry.id
+
+
+def discard_dead_letter(
+    app: SettlementLedger, settlement_id: UUID, clock: Callable[[], datetime]
+) -> None:
+    _require_open_dead_letter(app.settlement(settlement_id))
+    app.change_settlement(
+        settlement_id, lambda s: s.resolve_dead_letter("discarded", None, clock())
+    )
+
+
+def _require_open_dead_letter(settlement: Settlement) -> None:
+    if settlement.status != SettlementStatus.DEAD_LETTERED or settlement.resolution is not None:
+        state = str(settlement.status)
+        if settlement.resolution:
+            state += f" ({settlement.resolution})"
+        raise IllegalTransition(
+            "Settlement", settlement.id, state, "be taken from the dead letters"
+        )
