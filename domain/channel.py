@@ -85,6 +85,7 @@ class Channel(Aggregate):
         # tx hash -> {purpose, raw_transaction, sender, nonce, confirmed, succeeded}
         self.transactions: dict[str, dict[str, Any]] = {}
         self.failure_reason: str | None = None
+        self.abandoned_reason: str | None = None
 
     @classmethod
     def request_open(
@@ -226,6 +227,25 @@ class Channel(Aggregate):
     def _settled(self, our_amount: int, partner_amount: int, tx_hash: str, log_index: int) -> None:
         self.state = ChannelState.SETTLED
         self.observed_logs[log_key(tx_hash, log_index)] = 1
+
+    class Abandoned(Aggregate.Event):
+        reason: str
+
+    def abandon(self, reason: str) -> None:
+        """We stop using this channel for new payments (it closed or is disputed under us)."""
+        if self.abandoned_reason is None:
+            self._abandoned(reason=reason)
+
+    @event(Abandoned)
+    def _abandoned(self, reason: str) -> None:
+        self.abandoned_reason = reason
+
+    @property
+    def usable(self) -> bool:
+        return self.abandoned_reason is None and self.state in (
+            ChannelState.OPEN_REQUESTED,
+            ChannelState.OPENED,
+        )
 
     # Our balance proofs
 

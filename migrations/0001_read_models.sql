@@ -12,6 +12,7 @@ CREATE TABLE balances (
     peer_id text NOT NULL,
     asset_code text NOT NULL,
     asset_scale smallint NOT NULL,
+    peer_address text,
     payable numeric(40, 0) NOT NULL DEFAULT 0,
     receivable numeric(40, 0) NOT NULL DEFAULT 0,
     in_flight numeric(40, 0) NOT NULL DEFAULT 0,
@@ -31,7 +32,9 @@ CREATE TABLE channels (
     our_address text NOT NULL,
     partner_address text NOT NULL,
     onchain_id text,
+    channel_key text NOT NULL,
     state text NOT NULL,
+    abandoned boolean NOT NULL DEFAULT false,
     our_deposit numeric(78, 0) NOT NULL DEFAULT 0,
     partner_deposit numeric(78, 0) NOT NULL DEFAULT 0,
     our_nonce bigint NOT NULL DEFAULT 0,
@@ -42,6 +45,8 @@ CREATE TABLE channels (
     version bigint NOT NULL
 );
 CREATE INDEX channels_peer ON channels (peer_id, asset_code);
+CREATE INDEX channels_pair ON channels (chain_id, token_network, lower(partner_address));
+CREATE INDEX channels_onchain ON channels (chain_id, token_network, onchain_id);
 
 CREATE TABLE settlements (
     settlement_id uuid PRIMARY KEY,

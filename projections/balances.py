@@ -23,6 +23,7 @@ class _Delta:
     paused: bool | None = None
     last_settlement_id: UUID | None = None
     last_settlement_at: datetime | None = None
+    peer_address: str | None = None
     version: int = 0
 
 
@@ -60,7 +61,8 @@ class BalancesProjection(Projection):
                     "UPDATE {} SET payable = payable + %s, receivable = receivable + %s,"
                     " in_flight = in_flight + %s, paused = coalesce(%s, paused),"
                     " last_settlement_id = coalesce(%s, last_settlement_id),"
-                    " last_settlement_at = coalesce(%s, last_settlement_at), version = %s"
+                    " last_settlement_at = coalesce(%s, last_settlement_at),"
+                    " peer_address = coalesce(%s, peer_address), version = %s"
                     " WHERE account_id = %s"
                 ).format(self.table),
                 [
@@ -71,6 +73,7 @@ class BalancesProjection(Projection):
                         d.paused,
                         d.last_settlement_id,
                         d.last_settlement_at,
+                        d.peer_address,
                         d.version,
                         account_id,
                     )
@@ -95,6 +98,8 @@ def _accumulate(delta: _Delta, event: Any) -> None:
         delta.payable += event.amount
     elif isinstance(event, PeerAccount.SettlementReceived):
         delta.receivable -= event.amount
+    elif isinstance(event, PeerAccount.PeerRegistered):
+        delta.peer_address = event.address
     elif isinstance(event, PeerAccount.Paused):
         delta.paused = True
     elif isinstance(event, PeerAccount.Resumed):

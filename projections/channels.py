@@ -27,8 +27,8 @@ class ChannelsProjection(Projection):
                 cursor.execute(
                     sql.SQL(
                         "INSERT INTO {} (channel_id, peer_id, asset_code, chain_id, token_network,"
-                        " our_address, partner_address, state, updated_at, version)"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                        " our_address, partner_address, channel_key, state, updated_at, version)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                     ).format(self.table),
                     (
                         event.originator_id,
@@ -38,6 +38,7 @@ class ChannelsProjection(Projection):
                         event.token_network,
                         event.our_address,
                         event.partner_address,
+                        event.channel_key,
                         ChannelState.OPEN_REQUESTED.value,
                         event.timestamp,
                         event.originator_version,
@@ -80,6 +81,8 @@ def _assignments(event: Any) -> dict[str, Any]:
         return {"state": ChannelState.OPENED.value, "onchain_id": str(event.onchain_id)}
     if isinstance(event, Channel.OpenFailed):
         return {"state": ChannelState.FAILED.value}
+    if isinstance(event, Channel.Abandoned):
+        return {"abandoned": True}
     if isinstance(event, Channel.Closed):
         return {"state": ChannelState.CLOSED.value}
     if isinstance(event, Channel.Settled):

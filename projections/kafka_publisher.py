@@ -18,7 +18,7 @@ import psycopg
 from adapters.kafka.event_mapping import event_message
 from adapters.kafka.messages import OutgoingMessage, event_record, telemetry_record
 from adapters.kafka.settings import KafkaSettings
-from adapters.kafka.telemetry import AggregateLoader, telemetry_for
+from adapters.kafka.telemetry import AggregateLoader, CreationCache, telemetry_for
 from projections.runner import PositionedEvent, Projection
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class KafkaPublisher(Projection):
         self._settings = settings
         self._node_id = node_id
         self._sender = sender
-        self._load = load
+        self._load = CreationCache(load)
 
     def messages_for(self, events: Sequence[PositionedEvent]) -> list[OutgoingMessage]:
         records: list[OutgoingMessage] = []
