@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Literal
 
 import psycopg.conninfo
-from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.evm.settings import ChainSettings
 from adapters.kafka.settings import KafkaSettings
 from adapters.ledger.settings import LedgerSettings
+from application.rails.config import RailsSettings
 
 
 class SettlementPolicySettings(BaseModel):
@@ -28,6 +29,21 @@ class SettlementPolicySettings(BaseModel):
     stuck_action: Literal["resume", "time_out"] = "resume"
     workers: int = Field(default=4, ge=1, le=64)
     queue_size: int = Field(default=256, ge=1)
+    deposit_multiple: int = Field(
+        default=3, ge=1, description="Channel deposits (initial and top-up headroom) in thresholds."
+    )
+
+
+class ClaimsSettings(BaseModel):
+    """Where this node receives claims from peers, and the tokens peers authenticate with."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port.")
+    tokens: dict[str, SecretStr] = Field(
+        default_factory=dict, description="peer id -> shared bearer token (both directions)."
+    )
+    timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    pause_on_double_spend: bool = True
 
 
 class Settings(BaseSettings):
@@ -48,12 +64,13 @@ class Settings(BaseSettings):
     node_id: str = Field(default="node-a", min_length=1, max_length=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
-    snapshot_interval: int = Field(default=200, ge=2, description="Events between snapshots.")
     projection_batch_size: int = Field(default=500, ge=1, le=100_000)
     settlement: SettlementPolicySettings = SettlementPolicySettings()
     ledger: LedgerSettings = LedgerSettings()
     kafka: KafkaSettings = KafkaSettings()
     chain: ChainSettings = ChainSettings()
+    rails: RailsSettings = RailsSettings()
+    claims: ClaimsSettings = ClaimsSettings()
 
     @field_validator("database_url")
     @classmethod

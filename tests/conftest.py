@@ -53,3 +53,15 @@ def empty_database_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
         yield pg_server.url(name)
     finally:
         drop_database(admin, name)
+
+
+@pytest.fixture
+def database_url_b(pg_server: EmbeddedPostgres) -> Iterator[str]:
+    """A second fresh migrated database, for a second node in the same test."""
+    name = f"b_{os.getpid()}_{next(_counter)}"
+    admin = pg_server.url("postgres")
+    ensure_database(admin, name, template=_TEMPLATE)
+    try:
+        yield pg_server.url(name)
+    finally:
+        drop_database(admin, name)

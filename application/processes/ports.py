@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -53,8 +54,8 @@ class ClaimPort(Protocol):
 
 
 class RailPort(Protocol):
-    def route(self, account: PeerAccount) -> Routing:
-        """Chooses a rail for the peer and says why (scores)."""
+    def route(self, account: PeerAccount, exclude: Collection[str] = ()) -> Routing:
+        """Chooses a rail for the peer and says why (scores), passing over `exclude` if it can."""
         ...
 
     def record_outcome(self, rail: str, success: bool, latency_ms: int | None) -> None: ...

@@ -71,12 +71,15 @@ class SettlementSteps:
             if account.settlement_state(sid) is None:
                 self.app.reserve(account.id, sid, settlement.amount)
                 failpoint("after_reserve")
-            if settlement.rail is None:
-                routing = self.rails.route(account)
-                self.app.change_settlement(
-                    sid, lambda s: s.choose_rail(routing.rail, routing.decision, now)
-                )
-                settlement = self.app.settlement(sid)
+            if settlement.rail is None or settlement.attempts > 0:
+                # A retry routes again, passing over the rail that just failed (fallback).
+                failed = [settlement.rail] if settlement.rail else []
+                routing = self.rails.route(account, failed)
+                if routing.rail != settlement.rail:
+                    self.app.change_settlement(
+                        sid, lambda s: s.choose_rail(routing.rail, routing.decision, now)
+                    )
+                    settlement = self.app.settlement(sid)
             assert settlement.rail is not None
             started = now
             ready = self.channels.ensure_channel(account, settlement.rail, settlement.amount, now)

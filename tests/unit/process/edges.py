@@ -68,7 +68,7 @@ class RailsEdge:
     def __init__(self) -> None:
         self.outcomes: list[tuple[str, bool]] = []
 
-    def route(self, account: PeerAccount) -> Routing:
+    def route(self, account: PeerAccount, exclude: object = ()) -> Routing:
         return Routing("rail-a", {"chosen": "rail-a", "ranked": [{"rail": "rail-a", "score": 1.0}]})
 
     def record_outcome(self, rail: str, success: bool, latency_ms: int | None) -> None:

@@ -1,0 +1,296 @@
+"""Channels on chain, driven by recorded events: open, deposit and top up, crash-safely.
+
+Every transaction is signed and recorded on the Channel (TransactionSigned) before it is
+broadcast; after a restart the recorded bytes are broadcast again instead of a new
+transaction being built, so a crash can never open or deposit twice. What a confirmed
+transaction did (the channel opened, the new total deposit) is recorded from its receipt
+under its (transaction hash, log index), the same key the chain watcher uses, so the two
+never record a fact twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from web3 import Web3
+
+from adapters.evm.balance_proof import BalanceProof
+from adapters.evm.token import TokenClient
+from adapters.evm.token_network import TokenNetworkClient
+from adapters.evm.transactions import Confirmation, SignedTransaction
+from application.channel_directory import ChannelDirectory
+from application.failpoints import failpoint
+from application.ledger_app import AlreadyExists, SettlementLedger
+from application.processes.ports import ChannelReadiness
+from domain.channel import Channel, ChannelState
+from domain.money import convert_scale
+from domain.peer_account import PeerAccount
+
+log = logging.getLogger(__name__)
+
+
+class PeerNotRegistered(Exception):
+    retryable = False
+
+    def __init__(self, peer_id: str) -> None:
+        self.peer_id = peer_id
+        super().__init__(f"peer {peer_id!r} has no registered chain address")
+
+
+class UnknownRail(Exception):
+    retryable = False
+
+    def __init__(self, rail: str) -> None:
+        self.rail = rail
+        super().__init__(f"rail {rail!r} is not configured on this node")
+
+
+@dataclass
+class Rail:
+    """One way to settle: a token network on a chain, and our key's clients for it."""
+
+    name: str
+    chain_id: int
+    network: TokenNetworkClient
+    token: TokenClient
+    token_decimals: int
+    settle_timeout: int
+    lock: threading.Lock
+
+    @property
+    def token_network(self) -> str:
+        return str(self.network.address)
+
+
+class ChannelService:
+    def __init__(
+        self,
+        app: SettlementLedger,
+        directory: ChannelDirectory,
+        rails: dict[str, Rail],
+        deposit_multiple: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.app = app
+        self.directory = directory
+        self.rails = rails
+        self.deposit_multiple = deposit_multiple
+        self.clock = clock
+
+    def rail(self, name: str) -> Rail:
+        try:
+            return self.rails[name]
+        except KeyError:
+            raise UnknownRail(name) from None
+
+    def rail_of(self, channel: Channel) -> Rail:
+        for rail in self.rails.values():
+            same_network = rail.token_network.lower() == channel.token_network.lower()
+            if rail.chain_id == channel.chain_id and same_network:
+                return rail
+        raise UnknownRail(f"{channel.chain_id}:{channel.token_network}")
+
+    # ChannelPort
+
+    def ensure_channel(
+        self, account: PeerAccount, rail_name: str, amount: int, at: datetime
+    ) -> ChannelReadiness:
+        rail = self.rail(rail_name)
+        channel_id = self.request_channel(account, rail)
+        last_tx = self._open(channel_id, rail)
+        channel = self.app.channel(channel_id)
+        needed = channel.our_transferred + self._tokens(amount, account.asset_scale, rail)
+        if needed > channel.our_deposit:
+            headroom = self._tokens(
+                self.deposit_multiple * account.threshold, account.asset_scale, rail
+            )
+            last_tx = self._deposit(channel_id, rail, needed + headroom)
+        return ChannelReadiness(channel_id, last_tx)
+
+    def initial_deposit(self, account: PeerAccount, rail: Rail) -> int:
+        """Token units a new channel starts with: a multiple of the settlement threshold."""
+        return self._tokens(self.deposit_multiple * account.threshold, account.asset_scale, rail)
+
+    def top_up(self, channel_id: UUID, rail: Rail, total: int) -> str | None:
+        """Raises our total deposit to at least `total` token units."""
+        if self.app.channel(channel_id).our_deposit >= total:
+            return None
+        return self._deposit(channel_id, rail, total)
+
+    def token_amount(self, channel: Channel, amount: int, asset_scale: int) -> int:
+        return self._tokens(amount, asset_scale, self.rail_of(channel))
+
+    def sign_proof(self, channel: Channel, nonce: int, transferred_amount: int) -> str:
+        assert channel.onchain_id is not None
+        proof = BalanceProof(channel.onchain_id, nonce, transferred_amount)
+        return "0x" + self.rail_of(channel).network.sign_balance_proof(proof).hex()
+
+    def abandon(self, channel_id: UUID, reason: str) -> None:
+        self.app.change_channel(channel_id, lambda c: c.abandon(reason))
+
+    # Opening and depositing
+
+    def request_channel(self, account: PeerAccount, rail: Rail) -> UUID:
+        """Our usable channel with the peer on this rail, recording an open request if none."""
+        if account.address is None:
+            raise PeerNotRegistered(account.peer_id)
+        found = self.directory.usable_channel(rail.chain_id, rail.token_network, account.address)
+        if found is not None:
+            return found
+        generation = self.directory.generation(rail.chain_id, rail.token_network, account.address)
+        key = f"{rail.chain_id}:{rail.token_network.lower()}:{account.address.lower()}:{generation}"
+        channel = Channel.request_open(
+            key,
+            account.peer_id,
+            account.asset_code,
+            rail.chain_id,
+            rail.token_network,
+            str(rail.network.our_address),
+            Web3.to_checksum_address(account.address),
+            rail.settle_timeout,
+        )
+        # Another worker, or this one before a crash, may have asked first: the same channel.
+        with contextlib.suppress(AlreadyExists):
+            self.app.create(channel)
+        return channel.id
+
+    def _open(self, channel_id: UUID, rail: Rail) -> str | None:
+        channel = self.app.channel(channel_id)
+        if channel.state != ChannelState.OPEN_REQUESTED:
+            return None
+        confirmation = self._transact(
+            channel_id,
+            rail,
+            "open",
+            lambda: rail.network.prepare_open_channel(
+                channel.partner_address, channel.settle_timeout
+            ),
+        )
+        onchain_id = rail.network.channel_id_from(confirmation)
+        log_index = _log_index(confirmation, rail, "ChannelOpened")
+        self.app.change_channel(
+            channel_id, lambda c: c.observe_opened(onchain_id, confirmation.tx_hash, log_index)
+        )
+        return confirmation.tx_hash
+
+    def _deposit(self, channel_id: UUID, rail: Rail, total: int) -> str:
+        channel = self.app.channel(channel_id)
+        assert channel.onchain_id is not None
+        onchain_id = channel.onchain_id
+        increase = total - channel.our_deposit
+        with rail.lock:  # approvals of one key must not interleave
+            self._transact(
+                channel_id,
+                rail,
+                f"approve:{total}",
+                lambda: rail.token.prepare_approve(rail.token_network, increase),
+            )
+            confirmation = self._transact(
+                channel_id,
+                rail,
+                f"deposit:{total}",
+                lambda: rail.network.prepare_set_total_deposit(onchain_id, total),
+            )
+        log_index = _log_index(confirmation, rail, "ChannelNewDeposit")
+        self.app.change_channel(
+            channel_id,
+            lambda c: c.observe_deposit(c.our_address, total, confirmation.tx_hash, log_index),
+        )
+        return confirmation.tx_hash
+
+    def _transact(
+        self,
+        channel_id: UUID,
+        rail: Rail,
+        purpose: str,
+        prepare: Callable[[], SignedTransaction],
+    ) -> Confirmation:
+        """Sends one transaction for `purpose` at most once: a recorded one is resumed."""
+        channel = self.app.channel(channel_id)
+        recorded = [
+            (tx_hash, tx)
+            for tx_hash, tx in channel.transactions.items()
+            if tx["purpose"] == purpose and tx["succeeded"] is not False
+        ]
+        if recorded:
+            tx_hash, tx = recorded[-1]
+            signed = SignedTransaction.from_record(
+                purpose, tx_hash, tx["raw_transaction"], tx["sender"], tx["nonce"]
+            )
+        else:
+            signed = prepare()
+            self.app.change_channel(
+                channel_id,
+                lambda c: c.record_transaction(
+                    purpose,
+                    signed.tx_hash,
+                    "0x" + signed.raw_transaction.hex(),
+                    str(signed.sender),
+                    signed.nonce,
+                ),
+            )
+            failpoint(f"after_signed_{purpose.split(':')[0]}")
+        sender = rail.network.sender
+        sender.broadcast(signed)
+        failpoint(f"after_broadcast_{purpose.split(':')[0]}")
+        confirmation = sender.wait_confirmed(
+            signed.tx_hash, rail.network.confirmations, rail.network.receipt_timeout_seconds
+        )
+        self.app.change_channel(
+            channel_id,
+            lambda c: c.confirm_transaction(
+                signed.tx_hash, confirmation.block_number, confirmation.succeeded
+            ),
+        )
+        if not confirmation.succeeded:
+            raise rail.network.explain_failure(signed.tx_hash, confirmation.block_number)
+        return confirmation
+
+    def resume_transactions(self) -> int:
+        """At start-up: counts recorded nonces as used and confirms what was left in flight."""
+        resumed = 0
+        for channel_id in self.directory.all_channels():
+            channel = self.app.channel(channel_id)
+            for tx_hash, tx in channel.unconfirmed_transactions():
+                rail = self.rail_of(channel)
+                rail.network.sender.nonces.observe(
+                    Web3.to_checksum_address(tx["sender"]), tx["nonce"]
+                )
+                signed = SignedTransaction.from_record(
+                    tx["purpose"], tx_hash, tx["raw_transaction"], tx["sender"], tx["nonce"]
+                )
+                rail.network.sender.broadcast(signed)
+                confirmation = rail.network.sender.wait_confirmed(
+                    tx_hash, rail.network.confirmations, rail.network.receipt_timeout_seconds
+                )
+                self.app.change_channel(
+                    channel_id,
+                    lambda c, h=tx_hash, cf=confirmation: c.confirm_transaction(
+                        h, cf.block_number, cf.succeeded
+                    ),
+                )
+                resumed += 1
+        return resumed
+
+    def _tokens(self, amount: int, asset_scale: int, rail: Rail) -> int:
+        return convert_scale(amount, asset_scale, rail.token_decimals)
+
+
+def _log_index(confirmation: Confirmation, rail: Rail, event_name: str) -> int:
+    """The index of the transaction's first `event_name` log from the token network."""
+    event = getattr(rail.network.contract.events, event_name)()
+    for log_entry in confirmation.logs:
+        if Web3.to_checksum_address(log_entry["address"]) != rail.network.address:
+            continue
+        try:
+            event.process_log(log_entry)
+        except Exception:  # a log of another event
+            continue
+        return int(log_entry["logIndex"])
+    raise LookupError(f"no {event_name} log in transaction {confirmation.tx_hash}")

@@ -1,0 +1,219 @@
+"""Claims between nodes: delivering ours, and verifying and crediting a peer's.
+
+A claim is the signed balance proof of a settlement, sent to the peer's node. The receiver
+checks the sender is the registered peer, the chain and token network are ours, the channel is
+known (syncing the chain once if it is not yet), the signature is the partner's, and the
+proof moves forward; then records the proof on the Channel and credits receivable on the
+PeerAccount in one atomic save, once per claim. A stale or lower proof is recorded as a
+suspected double spend and, when configured, pauses the peer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from adapters.claims.client import ClaimClient
+from adapters.claims.handler import ClaimOutcome
+from adapters.claims.messages import ChannelRef, Claim, RejectionCode, SignedProof
+from adapters.evm.balance_proof import BalanceProof, InvalidProofSignature
+from application.channel_directory import ChannelDirectory
+from application.channels import ChannelService
+from application.ledger_app import NotFound, SettlementLedger
+from domain.channel import Channel, ProofVerdict
+from domain.errors import DomainError, LossyConversion
+from domain.money import convert_scale
+from domain.peer_account import PeerAccount
+from domain.settlement import Settlement
+
+log = logging.getLogger(__name__)
+
+EMPTY_LOCKS_ROOT = "0x" + "00" * 32
+
+
+class ClaimDelivery:
+    """The ClaimPort: posts a settlement's claim to the peer's node."""
+
+    def __init__(self, node_id: str, tokens: Mapping[str, str], timeout_seconds: float) -> None:
+        self.node_id = node_id
+        self.tokens = tokens
+        self.timeout_seconds = timeout_seconds
+
+    def claim_for(self, account: PeerAccount, settlement: Settlement, channel: Channel) -> Claim:
+        assert settlement.nonce is not None and settlement.transferred_amount is not None
+        assert settlement.signature is not None and channel.onchain_id is not None
+        return Claim(
+            claim_id=f"{settlement.id}:{settlement.nonce}",
+            sender_node=self.node_id,
+            sender_address=channel.our_address,
+            asset_code=account.asset_code,
+            asset_scale=account.asset_scale,
+            amount=str(settlement.amount),
+            channel=ChannelRef(
+                chain_id=channel.chain_id,
+                token_network=channel.token_network,
+                onchain_id=channel.onchain_id,
+            ),
+            proof=SignedProof(
+                nonce=settlement.nonce,
+                transferred_amount=str(settlement.transferred_amount),
+                locks_root=EMPTY_LOCKS_ROOT,
+                signature=settlement.signature,
+            ),
+        )
+
+    def deliver(self, account: PeerAccount, settlement: Settlement, channel: Channel) -> str:
+        if account.claims_url is None:
+            raise DeliveryNotPossible(account.peer_id, "has no registered claims endpoint")
+        token = self.tokens.get(account.peer_id)
+        if token is None:
+            raise DeliveryNotPossible(account.peer_id, "has no claims token configured")
+        client = ClaimClient(account.claims_url, token, self.timeout_seconds)
+        accepted = client.deliver(self.claim_for(account, settlement, channel))
+        return f"{accepted.status}:{accepted.receipt}"
+
+
+class DeliveryNotPossible(Exception):
+    retryable = False
+
+    def __init__(self, peer_id: str, problem: str) -> None:
+        self.peer_id = peer_id
+        super().__init__(f"peer {peer_id!r} {problem}")
+
+
+class ClaimReceiver:
+    """The ClaimHandler: verifies and credits claims from peers."""
+
+    def __init__(
+        self,
+        app: SettlementLedger,
+        node_id: str,
+        directory: ChannelDirectory,
+        channels: ChannelService,
+        sync_chain: Callable[[], object],
+        *,
+        pause_on_double_spend: bool = True,
+    ) -> None:
+        self.app = app
+        self.node_id = node_id
+        self.directory = directory
+        self.channels = channels
+        self.sync_chain = sync_chain
+        self.pause_on_double_spend = pause_on_double_spend
+
+    def handle(self, claim: Claim) -> ClaimOutcome:
+        try:
+            return self._handle(claim)
+        except (DomainError, LossyConversion) as error:
+            return ClaimOutcome.rejected(RejectionCode.INVALID, str(error))
+
+    def _handle(self, claim: Claim) -> ClaimOutcome:
+        account_id = PeerAccount.create_id(claim.sender_node, claim.asset_code)
+        try:
+            account = self.app.load(account_id, PeerAccount)
+        except NotFound:
+            return _reject(
+                RejectionCode.INVALID, f"no account for {claim.sender_node}/{claim.asset_code}"
+            )
+        receipt = f"{self.node_id}:{claim.claim_id}"
+        if claim.claim_id in account.claims_received:
+            return ClaimOutcome.already_credited(receipt)
+        if account.paused_reason is not None:
+            return _reject(RejectionCode.PAUSED, f"account is paused: {account.paused_reason}")
+        if (account.address or "").lower() != claim.sender_address.lower():
+            return _reject(
+                RejectionCode.INVALID, "sender_address is not the peer's registered address"
+            )
+        ref = claim.channel
+        try:
+            rail = next(
+                r
+                for r in self.channels.rails.values()
+                if r.chain_id == ref.chain_id
+                and r.token_network.lower() == ref.token_network.lower()
+            )
+        except StopIteration:
+            return _reject(
+                RejectionCode.WRONG_CHAIN,
+                f"chain {ref.chain_id} / {ref.token_network} is not a rail here",
+            )
+        channel = self._channel(ref, claim.proof.transferred_amount_int)
+        if channel is None:
+            return _reject(
+                RejectionCode.UNKNOWN_CHANNEL, f"no channel {ref.onchain_id} with the sender"
+            )
+        if channel.partner_address.lower() != claim.sender_address.lower():
+            return _reject(RejectionCode.INVALID, "the channel is not with the sender")
+        proof = claim.proof
+        balance_proof = BalanceProof(
+            ref.onchain_id,
+            proof.nonce,
+            proof.transferred_amount_int,
+            proof.locked_amount_int,
+            bytes.fromhex(proof.locks_root.removeprefix("0x")),
+        )
+        try:
+            rail.network.verify_partner_proof(
+                balance_proof,
+                bytes.fromhex(proof.signature.removeprefix("0x")),
+                channel.partner_address,
+            )
+        except InvalidProofSignature as error:
+            return _reject(RejectionCode.BAD_SIGNATURE, str(error))
+        increase = proof.transferred_amount_int - channel.partner_transferred
+        if proof.nonce > channel.partner_nonce and increase >= 0:
+            paid = convert_scale(increase, rail.token_decimals, account.asset_scale)
+            if paid != claim.amount_int:
+                return _reject(
+                    RejectionCode.INVALID, f"amount={claim.amount} but the proof pays {paid} more"
+                )
+        verdict = self.app.change_together(
+            channel.id,
+            Channel,
+            account_id,
+            PeerAccount,
+            lambda c, a: self._record(c, a, claim),
+        )
+        if verdict is ProofVerdict.ACCEPTED:
+            log.info("claim credited", extra={"claim_id": claim.claim_id, "amount": claim.amount})
+            return ClaimOutcome.credited(receipt)
+        if verdict is ProofVerdict.DUPLICATE:
+            return ClaimOutcome.already_credited(receipt)
+        log.warning("stale claim: suspected double spend", extra={"claim_id": claim.claim_id})
+        return _reject(
+            RejectionCode.STALE_PROOF,
+            f"nonce {proof.nonce} does not move past {channel.partner_nonce}",
+        )
+
+    def _record(self, channel: Channel, account: PeerAccount, claim: Claim) -> ProofVerdict:
+        proof = claim.proof
+        verdict = channel.receive_partner_proof(
+            proof.nonce, proof.transferred_amount_int, proof.signature
+        )
+        if verdict is ProofVerdict.ACCEPTED:
+            account.receive_settlement(claim.claim_id, claim.amount_int)
+        elif verdict is ProofVerdict.STALE and self.pause_on_double_spend:
+            account.pause(f"suspected double spend on channel {claim.channel.onchain_id}")
+        return verdict
+
+    def _channel(self, ref: ChannelRef, transferred: int) -> Channel | None:
+        """Our view of the channel, syncing the chain once if it is unknown or its deposit
+        does not yet cover the proof."""
+        for attempt in range(2):
+            channel_id = self.directory.by_onchain_id(
+                ref.chain_id, ref.token_network, ref.onchain_id
+            )
+            channel = None if channel_id is None else self.app.channel(channel_id)
+            if channel is not None and transferred <= channel.partner_deposit:
+                return channel
+            if attempt == 0:
+                self.sync_chain()
+        return channel
+
+
+def _reject(code: RejectionCode, detail: str) -> ClaimOutcome:
+    return ClaimOutcome.rejected(code, detail)
+
+
+__all__: list[Any] = ["ClaimDelivery", "ClaimReceiver", "DeliveryNotPossible"]

@@ -1,0 +1,246 @@
+"""Wiring of the settlement process: chains and rails, channels, claims, executor, followers.
+
+Built from the settings and a node (application and database); the one place these adapters
+are constructed. Tests and `settle demo` pass in a development chain they started.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from web3 import Web3
+
+from adapters.claims.server import ClaimServer
+from adapters.evm.artifacts import load_artifact
+from adapters.evm.chains import connect_rpc
+from adapters.evm.token import TokenClient
+from adapters.evm.token_network import TokenNetworkClient
+from adapters.evm.transactions import NonceManager, TransactionSender
+from adapters.evm.watcher import ChainWatcher
+from adapters.signing.signer import Signer
+from application.chain_sync import ChainSync
+from application.channel_directory import ChannelDirectory
+from application.channels import ChannelService, Rail
+from application.claims import ClaimDelivery, ClaimReceiver
+from application.processes.channel_provisioner import ChannelProvisioner
+from application.processes.retry_policy import RetryPolicy
+from application.processes.settlement_executor import SettlementExecutor
+from application.processes.settlement_steps import SettlementSteps
+from application.rails.config import RailConfig
+from application.rails.coordinator import RailCoordinator
+from application.rails.routing import CoordinatedRouting
+from application.wiring import Node
+from domain.settlement import Settlement
+from projections.balances import BalancesProjection
+from projections.channels import ChannelsProjection
+from projections.runner import ProjectionRunner
+from projections.settlements import SettlementsProjection
+
+log = logging.getLogger(__name__)
+
+
+class LedgerProgress:
+    """Whether the ledger-postings follower has posted a settlement's recorded events."""
+
+    def __init__(self, runner: ProjectionRunner, database_url: str, drive: bool) -> None:
+        self.runner = runner
+        self.database_url = database_url
+        self.drive = drive  # catch the follower up here (no separate thread runs it)
+
+    def caught_up_with(self, settlement: Settlement) -> bool:
+        with psycopg.connect(self.database_url) as conn:
+            row = conn.execute(
+                "SELECT max(notification_id) FROM settlementledger_events WHERE originator_id = %s",
+                (settlement.id,),
+            ).fetchone()
+        position = int(row[0]) if row and row[0] is not None else 0
+        if self.drive:
+            self.runner.catch_up(stop_at=position)
+        return self.runner.position() >= position
+
+
+def connect_rail(
+    config: RailConfig,
+    signer: Signer,
+    web3: Web3,
+    nonces: NonceManager,
+    settle_timeout: int,
+    receipt_timeout: float,
+) -> Rail:
+    if config.token_network is None or config.token is None:
+        raise ValueError(f"rail {config.name!r} needs token_network and token addresses")
+    abi = load_artifact("TokenNetwork").abi
+    sender = TransactionSender(
+        web3,
+        signer,
+        nonces,
+        abi,
+        endpoint=config.rpc_url or "in-process",
+        poll_interval_seconds=0.05,
+    )
+    network = TokenNetworkClient(
+        sender, config.token_network, config.confirmations, receipt_timeout_seconds=receipt_timeout
+    )
+    token = TokenClient(sender, config.token)
+    return Rail(
+        config.name,
+        config.chain_id,
+        network,
+        token,
+        token.decimals(),
+        settle_timeout,
+        threading.Lock(),
+    )
+
+
+@dataclass
+class SettlementProcess:
+    node: Node
+    rails: dict[str, Rail]
+    coordinator: RailCoordinator
+    directory: ChannelDirectory
+    channels: ChannelService
+    syncs: list[ChainSync]
+    receiver: ClaimReceiver
+    delivery: ClaimDelivery
+    steps: SettlementSteps
+    executor: SettlementExecutor
+    provisioner: ChannelProvisioner
+    ledger_runner: ProjectionRunner | None
+    server: ClaimServer | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def sync_chain(self) -> int:
+        return sum(sync.sync_once() for sync in self.syncs)
+
+    def start_claims_server(self, tokens: dict[str, str]) -> str:
+        settings = self.node.settings.claims
+        self.server = ClaimServer(self.receiver, tokens, host=settings.host, port=settings.port)
+        self.server.start()
+        return self.server.url
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def build_settlement_process(
+    node: Node,
+    signer: Signer,
+    rail_configs: list[RailConfig],
+    web3_for: Callable[[RailConfig], Web3],
+    clock: Callable[[], datetime],
+    rng: random.Random | None = None,
+    *,
+    ledger_runner: ProjectionRunner | None = None,
+    drive_ledger: bool = True,
+) -> SettlementProcess:
+    settings = node.settings
+    chain = settings.chain
+    nonces: dict[int, NonceManager] = {}
+    rails: dict[str, Rail] = {}
+    for config in rail_configs:
+        web3 = web3_for(config)
+        manager = nonces.setdefault(id(web3), NonceManager())
+        rails[config.name] = connect_rail(
+            config,
+            signer,
+            web3,
+            manager,
+            chain.settle_timeout_seconds,
+            chain.receipt_timeout_seconds,
+        )
+    coordinator = RailCoordinator(settings.rails.model_copy(update={"rails": rail_configs}), clock)
+    directory = ChannelDirectory(
+        node.database_url,
+        node.runner(ChannelsProjection()),
+        node.runner(BalancesProjection()),
+    )
+    channels = ChannelService(
+        node.app, directory, rails, settings.settlement.deposit_multiple, clock
+    )
+    syncs = [
+        ChainSync(
+            node.app,
+            node.database_url,
+            directory,
+            rail,
+            ChainWatcher(
+                rail.network.web3,
+                rail.token_network,
+                rail.network.abi,
+                rail.network.confirmations,
+                chain.log_block_range,
+            ),
+        )
+        for rail in rails.values()
+    ]
+    tokens = {peer: token.get_secret_value() for peer, token in settings.claims.tokens.items()}
+    delivery = ClaimDelivery(settings.node_id, tokens, settings.claims.timeout_seconds)
+    process_holder: dict[str, Any] = {}
+    receiver = ClaimReceiver(
+        node.app,
+        settings.node_id,
+        directory,
+        channels,
+        lambda: process_holder["process"].sync_chain(),
+        pause_on_double_spend=settings.claims.pause_on_double_spend,
+    )
+    policy = RetryPolicy.from_settings(settings.settlement)
+    progress = (
+        LedgerProgress(ledger_runner, node.database_url, drive_ledger) if ledger_runner else None
+    )
+    steps = SettlementSteps(
+        node.app,
+        channels,
+        delivery,
+        CoordinatedRouting(coordinator),
+        progress,
+        policy,
+        clock,
+        rng or random.Random(),
+    )
+    executor = SettlementExecutor(
+        steps,
+        node.runner(SettlementsProjection()),
+        node.database_url,
+        clock,
+        workers=settings.settlement.workers,
+        queue_size=settings.settlement.queue_size,
+        stuck_after=timedelta(seconds=settings.settlement.stuck_after_seconds),
+        stuck_action=settings.settlement.stuck_action,
+    )
+    provisioner = ChannelProvisioner(node.app, channels, clock)
+    process = SettlementProcess(
+        node,
+        rails,
+        coordinator,
+        directory,
+        channels,
+        syncs,
+        receiver,
+        delivery,
+        steps,
+        executor,
+        provisioner,
+        ledger_runner,
+    )
+    process_holder["process"] = process
+    return process
+
+
+def rpc_web3(config: RailConfig, timeout_seconds: float) -> Web3:
+    if config.rpc_url is None:
+        raise ValueError(f"rail {config.name!r} has no rpc_url")
+    return connect_rpc(config.rpc_url, timeout_seconds, config.chain_id)
+
+
+__all__ = ["LedgerProgress", "SettlementProcess", "build_settlement_process", "rpc_web3"]

@@ -1,0 +1,69 @@
+"""Two settlement-ledger nodes in one test: each its own database, key and claims endpoint."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from eth_account import Account
+from web3 import Web3
+
+from adapters.signing.local_key import LocalKeySigner
+from application.clock import ManualClock
+from application.dev_chain import DevelopmentRails, fund_participant
+from application.settings import Settings
+from application.wiring import Node, open_node
+from application.wiring.settlement import SettlementProcess, build_settlement_process
+from domain.money import Asset
+
+TOKEN = "shared-test-token"
+USD = Asset("USD", 6)
+TOKEN_DECIMALS = 18
+
+
+@dataclass
+class TestNode:
+    __test__ = False  # not a test class, a node under test
+
+    name: str
+    node: Node
+    signer: LocalKeySigner
+    process: SettlementProcess
+    claims_url: str
+
+    def close(self) -> None:
+        self.process.close()
+        self.node.close()
+
+
+def start_node(
+    name: str, peer: str, database_url: str, web3: Web3, dev: DevelopmentRails, clock: ManualClock
+) -> TestNode:
+    signer = LocalKeySigner(Account.create())
+    fund_participant(web3, signer, dev.token, 10**30)
+    settings = Settings(
+        database_url=database_url,
+        node_id=name,
+        claims={"tokens": {peer: TOKEN}},
+        chain={"confirmations": 0, "settle_timeout_seconds": 20},
+        settlement={"initial_backoff_ms": 1, "max_backoff_ms": 10},
+    )
+    node = open_node(settings)
+    process = build_settlement_process(
+        node, signer, dev.rails, lambda _config: web3, clock, random.Random(7)
+    )
+    url = process.start_claims_server({peer: TOKEN})
+    return TestNode(name, node, signer, process, url)
+
+
+def befriend(a: TestNode, b: TestNode, rails: list[str], threshold: int) -> None:
+    """Each node opens an account for the other and registers its address and endpoint."""
+    for me, other in ((a, b), (b, a)):
+        account_id = me.node.app.open_peer_account(
+            other.name, USD, threshold=threshold, settle_to=threshold // 5, credit_limit=10**15
+        )
+        me.node.app.change(
+            account_id,
+            type(me.node.app.peer_account(other.name, USD.code)),
+            lambda acc, o=other: acc.register(o.signer.address, rails, rails[0], o.claims_url),
+        )
