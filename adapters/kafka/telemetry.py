@@ -1,0 +1,148 @@
+"""Maps domain events to the telemetry stream operators know (TelemetryMessageV1).
+
+  Settlement.Requested                       -> SETTLEMENT_PENDING
+  Settlement.AttemptFailed (retryable)       -> SETTLEMENT_PENDING, retry_count = attempt
+  Settlement.Completed                       -> SETTLEMENT_COMPLETED
+  Settlement.Failed / TimedOut / DeadLettered -> SETTLEMENT_FAILED
+  Channel.Opened                             -> CHANNEL_OPENED
+  Channel.Closed by the partner, Channel.SuspectedDoubleSpend -> CHANNEL_DISPUTED
+  PeerAccount.PacketsRecorded                -> ACCOUNTS_UPDATED, amount = incoming - outgoing
+
+Durations: settlements from their request to the event's `at`; channels from the open request.
+Facts not on the event (peer, requested time, attempts) come from the aggregate as it was at
+that event's version, through `load`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from adapters.kafka.messages import EventMessageV1, TelemetryMessageV1, TelemetryType
+
+AggregateLoader = Callable[[UUID, int], Any]  # (aggregate id, version) -> state at that version
+
+
+class CreationCache:
+    """Wraps a loader so that states at version 1 (facts fixed at creation: peer, asset,
+    addresses) are loaded once per aggregate; other versions pass through."""
+
+    def __init__(self, load: AggregateLoader, max_entries: int = 10_000) -> None:
+        self._load = load
+        self._max_entries = max_entries
+        self._created: dict[UUID, Any] = {}
+
+    def __call__(self, aggregate_id: UUID, version: int) -> Any:
+        if version != 1:
+            return self._load(aggregate_id, version)
+        state = self._created.get(aggregate_id)
+        if state is None:
+            if len(self._created) >= self._max_entries:
+                self._created.clear()
+            state = self._created[aggregate_id] = self._load(aggregate_id, 1)
+        return state
+
+
+_SETTLEMENT_FINAL = {
+    "Settlement.Completed": TelemetryType.SETTLEMENT_COMPLETED,
+    "Settlement.Failed": TelemetryType.SETTLEMENT_FAILED,
+    "Settlement.TimedOut": TelemetryType.SETTLEMENT_FAILED,
+    "Settlement.DeadLettered": TelemetryType.SETTLEMENT_FAILED,
+}
+
+
+def telemetry_for(
+    message: EventMessageV1, node_id: str, load: AggregateLoader
+) -> TelemetryMessageV1 | None:
+    """The telemetry message for this event, or None if operators do not track it."""
+    event_type, payload = message.event_type, message.payload
+    common: dict[str, Any] = {
+        "node_id": node_id,
+        "aggregate_id": message.aggregate_id,
+        "event_type": event_type,
+        "position": message.position,
+        "occurred_at": message.occurred_at,
+    }
+    if event_type == "Settlement.Requested":
+        return TelemetryMessageV1(
+            type=TelemetryType.SETTLEMENT_PENDING,
+            peer=payload["peer_id"],
+            asset_code=payload["asset_code"],
+            amount=str(payload["amount"]),
+            duration_ms=0,
+            retry_count=0,
+            **common,
+        )
+    if event_type == "Settlement.AttemptFailed" and payload.get("retryable"):
+        return _settlement(TelemetryType.SETTLEMENT_PENDING, message, load, common)
+    if event_type in _SETTLEMENT_FINAL:
+        return _settlement(_SETTLEMENT_FINAL[event_type], message, load, common)
+    if event_type == "Channel.Opened":
+        return _channel(TelemetryType.CHANNEL_OPENED, None, message, load, common)
+    if event_type == "Channel.SuspectedDoubleSpend":
+        amount = str(payload["transferred_amount"])
+        return _channel(TelemetryType.CHANNEL_DISPUTED, amount, message, load, common)
+    if event_type == "Channel.Closed":
+        channel = load(message.aggregate_id, 1)
+        closer = str(payload["closing_participant"]).lower()
+        if closer != str(channel.partner_address).lower():
+            return None
+        return _channel(TelemetryType.CHANNEL_DISPUTED, None, message, lambda *_: channel, common)
+    if event_type == "PeerAccount.PacketsRecorded":
+        account = load(message.aggregate_id, 1)  # peer and asset are fixed at opening
+        return TelemetryMessageV1(
+            type=TelemetryType.ACCOUNTS_UPDATED,
+            peer=account.peer_id,
+            asset_code=account.asset_code,
+            amount=str(payload["incoming_total"] - payload["outgoing_total"]),
+            **common,
+        )
+    return None
+
+
+def _settlement(
+    kind: TelemetryType, message: EventMessageV1, load: AggregateLoader, common: dict[str, Any]
+) -> TelemetryMessageV1:
+    settlement = load(message.aggregate_id, message.aggregate_version)
+    channel_id = getattr(settlement, "channel_id", None)
+    return TelemetryMessageV1(
+        type=kind,
+        peer=settlement.peer_id,
+        channel=str(channel_id) if channel_id else None,
+        asset_code=settlement.asset_code,
+        amount=str(settlement.amount),
+        duration_ms=_milliseconds(settlement.requested_at, _event_time(message)),
+        retry_count=int(settlement.attempts),
+        **common,
+    )
+
+
+def _channel(
+    kind: TelemetryType,
+    amount: str | None,
+    message: EventMessageV1,
+    load: AggregateLoader,
+    common: dict[str, Any],
+) -> TelemetryMessageV1:
+    channel = load(message.aggregate_id, 1)  # peer, asset, addresses are fixed at the request
+    return TelemetryMessageV1(
+        type=kind,
+        peer=channel.peer_id,
+        channel=str(message.aggregate_id),
+        asset_code=channel.asset_code,
+        amount=amount,
+        duration_ms=_milliseconds(channel.created_on, message.occurred_at),
+        **common,
+    )
+
+
+def _event_time(message: EventMessageV1) -> datetime:
+    """Settlement events carry the time of the caller's clock; prefer it to the record time."""
+    at = message.payload.get("at")
+    return datetime.fromisoformat(at) if isinstance(at, str) else message.occurred_at
+
+
+def _milliseconds(start: datetime, end: datetime) -> int:
+    return max(int((end - start).total_seconds() * 1000), 0)

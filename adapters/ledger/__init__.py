@@ -1,0 +1,1 @@
+"""The double-entry ledger: one port, a TigerBeetle and a PostgreSQL backend."""

@@ -1,0 +1,114 @@
+"""A single TigerBeetle replica on 127.0.0.1, for development, tests and benchmarks.
+
+Formats a data file under `workdir` (unless it exists) and starts the replica in its own
+process group; stopping kills the whole group.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+
+class ReplicaStartError(Exception):
+    def __init__(self, binary: str, problem: str) -> None:
+        self.binary = binary
+        self.problem = problem
+        super().__init__(f"tigerbeetle binary={binary!r}: {problem}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class LocalReplica:
+    def __init__(self, binary: str, workdir: Path, *, cluster_id: int = 0) -> None:
+        self.binary = binary
+        self.workdir = workdir
+        self.cluster_id = cluster_id
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, *, ready_within: float = 60.0) -> LocalReplica:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        data_file = self.workdir / f"{self.cluster_id}_0.tigerbeetle"
+        if not data_file.exists():
+            formatted = subprocess.run(
+                [
+                    self.binary,
+                    "format",
+                    f"--cluster={self.cluster_id}",
+                    "--replica=0",
+                    "--replica-count=1",
+                    str(data_file),
+                ],
+                capture_output=True,
+                check=False,
+            )
+            if formatted.returncode != 0:
+                raise ReplicaStartError(self.binary, formatted.stderr.decode()[-500:])
+        self.port = free_port()
+        log_file = (self.workdir / "replica.log").open("ab")
+        self._process = subprocess.Popen(
+            [
+                self.binary,
+                "start",
+                f"--addresses={self.address}",
+                "--cache-grid=256MiB",
+                str(data_file),
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log_file.close()
+        self._wait_ready(ready_within)
+        return self
+
+    def _wait_ready(self, ready_within: float) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + ready_within
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ReplicaStartError(self.binary, f"exited with {self._process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise ReplicaStartError(self.binary, f"not listening on {self.address} in {ready_within}s")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def __enter__(self) -> LocalReplica:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,115 @@
+"""One create_transfers request on PostgreSQL: load and lock, apply the rules, write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from adapters.ledger import postgres_rows as rows
+from adapters.ledger.port import AccountBalance, CreateResult, Transfer, TransferFlags
+from adapters.ledger.rules import BatchOutcome, TransferRules
+
+_POST_OR_VOID = TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDING_TRANSFER
+
+
+def create_transfers(cur: psycopg.Cursor[Any], chunk: Sequence[Transfer]) -> list[CreateResult]:
+    now_ns = rows.database_now_ns(cur)
+    pending_ids = {t.pending_id for t in chunk if t.flags & _POST_OR_VOID and t.pending_id}
+    transfers = rows.fetch_transfers(cur, {t.id for t in chunk} | pending_ids)
+    cur.execute(
+        "SELECT id FROM ledger_failed_transfers WHERE id = ANY(%s::uuid[])",
+        (rows.uuids(t.id for t in chunk),),
+    )
+    failed = {row[0].int for row in cur.fetchall()}
+    account_ids = {t.debit_account_id for t in chunk} | {t.credit_account_id for t in chunk}
+    for pending_id in pending_ids & transfers.keys():
+        p = transfers[pending_id]
+        account_ids |= {p.debit_account_id, p.credit_account_id}
+    account_ids.discard(0)
+    rules = _load(cur, transfers, account_ids, pending_ids, failed, now_ns)
+    rules.expire_due()
+    outcome = rules.apply(chunk, rows.next_timestamps(cur, len(chunk)))
+    _write(cur, outcome)
+    return outcome.results
+
+
+def expire_due(cur: psycopg.Cursor[Any], account_ids: set[int]) -> None:
+    """Frees the amounts of the accounts' pending transfers whose timeout has passed."""
+    now_ns = rows.database_now_ns(cur)
+    rules = _load(cur, {}, account_ids, set(), set(), now_ns)
+    rules.expire_due()
+    outcome = rules.apply([], [])
+    _write(cur, outcome)
+
+
+def _load(
+    cur: psycopg.Cursor[Any],
+    transfers: dict[int, Transfer],
+    account_ids: set[int],
+    pending_ids: set[int],
+    failed: set[int],
+    now_ns: int,
+) -> TransferRules:
+    due = rows.fetch_due(cur, account_ids, now_ns)
+    for p in due:
+        transfers[p.id] = p
+        account_ids |= {p.debit_account_id, p.credit_account_id}
+    accounts = rows.lock_accounts(cur, account_ids) if account_ids else {}
+    # Read after locking: whoever changes a pending transfer holds its accounts' locks.
+    pending = rows.fetch_pending(cur, pending_ids | {p.id for p in due})
+    return TransferRules(accounts, transfers, pending, failed, now_ns)
+
+
+def _write(cur: psycopg.Cursor[Any], outcome: BatchOutcome) -> None:
+    if outcome.created:
+        rows.copy_text(
+            cur,
+            "ledger_transfers",
+            rows.TRANSFER_COLUMNS,
+            (rows.transfer_line(t, timestamp) for t, timestamp in outcome.created),
+        )
+    if outcome.pending_changes:
+        created = {t.id: t for t, _ in outcome.created}
+        ids, debits, credits, statuses, expiries = [], [], [], [], []
+        for pending_id, state in outcome.pending_changes.items():
+            ids.append(pending_id)
+            statuses.append(state.status)
+            expiries.append(state.expires_at_ns)
+            p = created.get(pending_id)
+            debits.append(p.debit_account_id if p else 0)
+            credits.append(p.credit_account_id if p else 0)
+        cur.execute(
+            "INSERT INTO ledger_pending (id, debit_account_id, credit_account_id, status,"
+            " expires_at_ns) SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[],"
+            " %s::text[], %s::bigint[])"
+            " ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status",
+            (rows.uuids(ids), rows.uuids(debits), rows.uuids(credits), statuses, expiries),
+        )
+    if outcome.accounts:
+        _update_accounts(cur, outcome.accounts)
+    if outcome.failed:
+        cur.execute(
+            "INSERT INTO ledger_failed_transfers (id, result)"
+            " SELECT * FROM unnest(%s::uuid[], %s::text[]) ON CONFLICT (id) DO NOTHING",
+            (rows.uuids(outcome.failed), [r.value for r in outcome.failed.values()]),
+        )
+
+
+def _update_accounts(cur: psycopg.Cursor[Any], accounts: Iterable[AccountBalance]) -> None:
+    columns: list[list[Any]] = [[], [], [], [], []]
+    for a in accounts:
+        columns[0].append(UUID(int=a.id))
+        for index, value in enumerate(
+            (a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted), start=1
+        ):
+            columns[index].append(str(value))
+    cur.execute(
+        "UPDATE ledger_accounts a SET debits_pending = v.dp, debits_posted = v.dq,"
+        " credits_pending = v.cp, credits_posted = v.cq"
+        " FROM unnest(%s::uuid[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[])"
+        " AS v(id, dp, dq, cp, cq) WHERE a.id = v.id",
+        columns,
+    )
