@@ -1,0 +1,87 @@
+"""The same compiled contracts and adapter on the in-process eth-tester (py-evm) chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from evm_rail import SETTLE_TIMEOUT, TOKENS_EACH, build_rail
+
+from adapters.evm.balance_proof import BalanceProof, CooperativeSettlement
+from adapters.evm.chains import advance_time, start_eth_tester
+from adapters.evm.errors import ChallengePeriodNotOver, OnchainChannelState
+from adapters.evm.rail import load_signer, open_rail
+from adapters.evm.settings import ChainSettings
+from adapters.evm.watcher import ChainWatcher
+from adapters.signing import KeystoreSigner, LocalKeySigner, SignerUnavailable
+
+
+def test_cooperative_and_unilateral_flows_run_on_eth_tester(contracts_out: Path) -> None:
+    rail = build_rail(start_eth_tester(), contracts_out)
+    alice, bob = rail.alice.network, rail.bob.network
+
+    first = rail.open_funded(100, 50)
+    alice.execute(alice.prepare_set_total_deposit(first, 120))
+    final = CooperativeSettlement(first, rail.alice.address, 90, rail.bob.address, 80)
+    bob.execute(
+        bob.prepare_cooperative_settle(
+            final, alice.sign_cooperative_settlement(final), bob.sign_cooperative_settlement(final)
+        )
+    )
+
+    second = rail.open_funded(100, 50)
+    bob_proof = BalanceProof(second, 1, 20)
+    alice.execute(alice.prepare_close(second, bob_proof, bob.sign_balance_proof(bob_proof)))
+    alice_proof = BalanceProof(second, 3, 60)
+    bob.execute(bob.prepare_update(second, alice_proof, alice.sign_balance_proof(alice_proof)))
+    with pytest.raises(ChallengePeriodNotOver):
+        bob.prepare_settle(second)
+    advance_time(rail.web3, SETTLE_TIMEOUT + 1)
+    bob.execute(bob.prepare_settle(second))
+
+    # first: alice 120 -> 90, bob 50 -> 80; second: alice 100 - 60 + 20, bob 50 - 20 + 60
+    assert rail.alice.token.balance_of(rail.alice.address) == TOKENS_EACH - 120 + 90 - 100 + 60
+    assert rail.alice.token.balance_of(rail.bob.address) == TOKENS_EACH - 50 + 80 - 50 + 90
+    assert alice.channel(second).state == OnchainChannelState.SETTLED
+    watcher = ChainWatcher(rail.web3, rail.token_network_address, alice.abi, confirmations=0)
+    kinds = [log.kind for batch in watcher.batches(0) for log in batch.logs]
+    assert kinds.count("ChannelSettled") == 2
+    assert kinds.count("ChannelOpened") == 2
+
+
+def test_open_rail_deploys_on_eth_tester_and_a_second_node_joins_it(contracts_out: Path) -> None:
+    settings = ChainSettings(backend="eth-tester", confirmations=0, token_decimals=6)
+    ours = open_rail(settings, LocalKeySigner(Account.create()), out_dir=contracts_out)
+    theirs_settings = settings.model_copy(
+        update={"token_network_address": ours.token_network.address}
+    )
+    theirs = open_rail(
+        theirs_settings, LocalKeySigner(Account.create()), web3=ours.web3, out_dir=contracts_out
+    )
+    assert theirs.token.address == ours.token.address
+    assert ours.token.decimals() == 6
+
+    opened = ours.token_network.execute(
+        ours.token_network.prepare_open_channel(theirs.sender.signer.address, SETTLE_TIMEOUT)
+    )
+    channel_id = ours.token_network.channel_id_from(opened)
+    batch = theirs.watcher.poll(0)
+    assert [(log.kind, log.onchain_channel_id) for log in batch.logs] == [
+        ("ChannelOpened", channel_id)
+    ]
+
+
+def test_load_signer_reads_the_configured_source(tmp_path: Path) -> None:
+    account = Account.create()
+    from_env = load_signer(ChainSettings(), {"SETTLE_CHAIN_PRIVATE_KEY": account.key.hex()})
+    assert from_env.address == account.address
+    keystore = tmp_path / "key.json"
+    KeystoreSigner.write(keystore, account.key, "pw", iterations=2)
+    settings = ChainSettings(key_source="keystore", keystore_path=keystore)
+    assert (
+        load_signer(settings, {"SETTLE_CHAIN_KEYSTORE_PASSWORD": "pw"}).address == account.address
+    )
+    with pytest.raises(SignerUnavailable) as caught:
+        load_signer(settings, {})
+    assert caught.value.source == "SETTLE_CHAIN_KEYSTORE_PASSWORD"
