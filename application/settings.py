@@ -29,6 +29,10 @@ class SettlementPolicySettings(BaseModel):
     stuck_action: Literal["resume", "time_out"] = "resume"
     workers: int = Field(default=4, ge=1, le=64)
     queue_size: int = Field(default=256, ge=1)
+    provision_on_registration: bool = Field(
+        default=True,
+        description="Open a channel when a peer registers, not at its first settlement.",
+    )
     deposit_multiple: int = Field(
         default=3, ge=1, description="Channel deposits (initial and top-up headroom) in thresholds."
     )

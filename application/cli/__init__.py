@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "application.cli.core",
     "application.cli.demo",
     "application.cli.dlq",
+    "application.cli.peers",
     "application.cli.ledger",
     "application.cli.kafka",
 ]

@@ -14,9 +14,8 @@ from application import queries
 from application.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, emit_object, fail
 from application.clock import system_clock
 from application.replay import replay
-from application.service import run_service, stop_on_signals
 from application.settings import ConfigurationError
-from application.wiring import database_url_for, open_node
+from application.wiring import database_url_for, open_node, service
 from domain.peer_account import PeerAccount
 from domain.settlement import SettlementStatus
 
@@ -134,9 +133,9 @@ def _parse_aggregate_id(text: str) -> UUID:
 
 def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
-    stop_on_signals(stop)
+    service.stop_on_signals(stop)
     with open_node(args.settings) as node:
-        run_service(node, system_clock, stop)
+        service.run(service.build_service(node, system_clock), stop)
     return EXIT_OK
 
 
