@@ -63,7 +63,9 @@ class EmbeddedPostgres:
 def ensure_database(server_url: str, database: str, *, template: str | None = None) -> None:
     """Creates `database` on the server behind `server_url` unless it exists."""
     with psycopg.connect(server_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
         if exists:
             return
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database))
