@@ -28,11 +28,12 @@ class CoordinatedRouting:
     def route(self, account: PeerAccount, exclude: Collection[str] = ()) -> Routing:
         """The best usable rail among the peer's, preferring its preferred rail on equal terms;
         `exclude` (the rail that just failed) is passed over while another is usable."""
-        candidates = [r for r in account.rails if r in self.coordinator.rails] or account.rails
+        served = [r for r in account.rails if r in self.coordinator.rails] or account.rails
+        # Leave the failed rail out of the ranking rather than skip it afterwards: ranking a
+        # half-open rail takes its single probe, which skipping it would waste.
+        candidates = [r for r in served if r not in exclude] or served
         decision = self.coordinator.rank(candidates)
         chosen = decision.chosen
-        if chosen is not None and chosen in exclude:
-            chosen = self.coordinator.next_after(decision, chosen) or chosen
         if chosen is None:
             raise NoRailAvailable(account.peer_id, dict(decision.skipped))
         record = decision.as_record()

@@ -1,0 +1,88 @@
+"""`settle run` as a subprocess: started, killed or stopped as an operator would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SETTLE = str(Path(sys.executable).parent / "settle")
+
+
+def node_environment(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SETTLE_")}
+    env.pop("DATABASE_URL", None)
+    env.update({"SETTLE_LOG_LEVEL": "INFO", "SETTLE_LOG_FORMAT": "json"})
+    env.update(extra)
+    return env
+
+
+class NodeProcess:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> NodeProcess:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [SETTLE, "run"],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._log = log
+        return self
+
+    def wait(self, timeout: float) -> int:
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is not None:
+                self._log.close()
+
+    def stop(self, timeout: float = 30) -> int | None:
+        """SIGTERM (graceful), then SIGKILL of the whole group if it does not stop in time."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._log.close()
+        return self.process.returncode
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_until(
+    condition: Callable[[], bool], timeout: float, what: str, process: NodeProcess | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if (
+            process is not None
+            and process.process is not None
+            and process.process.poll() is not None
+        ):
+            raise AssertionError(
+                f"node exited ({process.process.returncode}) before {what}:\n"
+                + process.log_text()[-4000:]
+            )
+        if time.monotonic() > deadline:
+            tail = process.log_text()[-4000:] if process else ""
+            raise AssertionError(f"timed out waiting for {what}\n{tail}")
+        time.sleep(0.2)
