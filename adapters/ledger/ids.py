@@ -14,12 +14,10 @@ from adapters.ledger.errors import InvalidLedgerField
 from adapters.ledger.port import ID_MAX
 
 
-def _digest(*parts: bytes) -> int:
-    hasher = hashlib.blake2b(digest_size=16, person=b"settle-ledger")
-    for part in parts:
-        hasher.update(len(part).to_bytes(4, "big"))
-        hasher.update(part)
-    value = int.from_bytes(hasher.digest(), "big")
+def _digest(person: bytes, *parts: bytes) -> int:
+    """BLAKE2b-128 of length-prefixed parts, personalised per kind of id."""
+    data = b"".join(len(part).to_bytes(4, "big") + part for part in parts)
+    value = int.from_bytes(hashlib.blake2b(data, digest_size=16, person=person).digest(), "big")
     # 0 and 2**128-1 are reserved by the ledger; 1 in 2**127 odds, but refuse rather than clash.
     if value in (0, ID_MAX):
         raise InvalidLedgerField("id", value, "derived id is reserved; change the inputs")
@@ -30,12 +28,12 @@ def transfer_id(originator_id: UUID, originator_version: int, leg: int) -> int:
     """The id of leg `leg` of the transfers caused by one event."""
     if originator_version < 0 or leg < 0:
         raise InvalidLedgerField("leg", (originator_version, leg), "must not be negative")
-    return _digest(
-        b"transfer",
-        originator_id.bytes,
-        originator_version.to_bytes(8, "big"),
-        leg.to_bytes(4, "big"),
-    )
+    # Fixed-size fields: no length prefixes needed.
+    data = originator_id.bytes + originator_version.to_bytes(8, "big") + leg.to_bytes(4, "big")
+    value = int.from_bytes(hashlib.blake2b(data, digest_size=16, person=b"transfer").digest())
+    if value in (0, ID_MAX):
+        raise InvalidLedgerField("id", value, "derived id is reserved; change the inputs")
+    return value
 
 
 def account_id(kind: str, ledger: int, *owner: str) -> int:
@@ -46,7 +44,9 @@ def account_id(kind: str, ledger: int, *owner: str) -> int:
 
 def packet_key(packet_id: str) -> int:
     """A packet id as 128 bits for a transfer's user_data_128, to find a packet's transfer."""
-    try:
-        return UUID(packet_id).int
-    except ValueError:
-        return _digest(b"packet", packet_id.encode())
+    if len(packet_id) in (32, 36):
+        try:
+            return UUID(packet_id).int
+        except ValueError:
+            pass
+    return _digest(b"packet", packet_id.encode())

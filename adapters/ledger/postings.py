@@ -100,17 +100,22 @@ class PostingPlanner:
         ledger = self.chart.ledger(asset)
         if isinstance(event, PeerAccount.PacketsRecorded):
             connector = self.chart.connector(asset).id
+            # (debit, credit, code) per direction, looked up once rather than per packet
+            legs = {
+                "incoming": (peer.receivable.id, connector, int(TransferCode.PACKET_INCOMING)),
+                "outgoing": (connector, peer.payable.id, int(TransferCode.PACKET_OUTGOING)),
+            }
             for leg, (packet_id, direction, amount) in enumerate(event.entries):
-                incoming = direction == "incoming"
+                debit, credit, code = legs[direction]
                 self._transfer(
                     position,
                     event,
                     leg,
-                    debit_account_id=peer.receivable.id if incoming else connector,
-                    credit_account_id=connector if incoming else peer.payable.id,
+                    debit_account_id=debit,
+                    credit_account_id=credit,
                     amount=int(amount),
                     ledger=ledger,
-                    code=TransferCode.PACKET_INCOMING if incoming else TransferCode.PACKET_OUTGOING,
+                    code=code,
                     user_data_128=packet_key(str(packet_id)),
                 )
         elif isinstance(event, PeerAccount.SettlementReserved):

@@ -1,0 +1,177 @@
+"""Transfers per second through the ledger postings projection, per backend, at request sizes
+100 and 8189, beside each backend's raw floor measured in the same run.
+
+    python -m benchmarks.bench_ledger [--transfers 50000]
+
+Projection: PacketsRecorded events of N packets each (one event per runner batch), so every
+ledger request carries N transfers; the figure includes reading and decoding the events,
+planning, posting, checking results and committing the tracking record.
+Raw floor: PostgreSQL COPY of pre-built rows into ledger_transfers; TigerBeetle, the client's
+create_transfers with pre-built batches of 8189. TigerBeetle runs when a `tigerbeetle`
+binary is on PATH (a replica is started here) or TIGERBEETLE_ADDRESS is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from uuid import UUID
+
+import psycopg
+import tigerbeetle as tb
+
+from adapters.ledger.chart import Chart
+from adapters.ledger.local_replica import LocalReplica
+from adapters.ledger.port import Account, LedgerPort
+from adapters.ledger.postgres_backend import PostgresLedger
+from adapters.ledger.postgres_rows import TRANSFER_COLUMNS, copy_rows
+from adapters.ledger.tigerbeetle_backend import TigerBeetleLedger
+from application.event_store import postgres_env
+from application.ledger_app import SettlementLedger
+from benchmarks.common import benchmark_database
+from domain.money import Asset
+from domain.peer_account import Direction, PacketEntry
+from projections.ledger_postings import LedgerPostingsProjection
+from projections.runner import ProjectionRunner
+
+REQUEST_SIZES = (100, 8189)
+
+
+def through_projection(
+    app: SettlementLedger, url: str, ledger: LedgerPort, size: int, total: int
+) -> float:
+    """Transfers per second posted by the projection, `size` transfers per ledger request."""
+    peer = f"bench-{secrets.token_hex(4)}"
+    projection = LedgerPostingsProjection(ledger, Chart())
+    projection.name = f"ledger_bench_{peer}"
+    runner = ProjectionRunner(app, url, projection, batch_size=1)
+    try:
+        app.open_peer_account(peer, Asset("USD", 2), 10**18, 0, 10**18)
+        runner.catch_up()  # earlier events and the account's opening: not timed
+        events = max(1, total // size)
+        for batch in range(events):
+            entries = [
+                PacketEntry(f"{batch}-{i}", Direction.OUTGOING, 1 + i % 97) for i in range(size)
+            ]
+            app.record_packets(peer, "USD", f"b{batch}", entries)
+        started = time.perf_counter()
+        runner.catch_up()
+        elapsed = time.perf_counter() - started
+    finally:
+        runner.close()
+    return events * size / elapsed
+
+
+def postgres_floor(url: str, total: int) -> float:
+    """COPY of pre-built transfer rows: what the table takes with no rules at all."""
+    debit, credit, zero = UUID(int=secrets.randbits(127) + 1), UUID(int=2), UUID(int=0)
+    # Negative timestamps stay clear of the ledger's own sequence.
+    base = -secrets.randbits(40) * 10**6
+    rows = [
+        (
+            UUID(int=secrets.randbits(127) + 1),
+            debit,
+            credit,
+            5,
+            zero,
+            zero,
+            0,
+            0,
+            0,
+            1,
+            1,
+            0,
+            base - i,
+        )
+        for i in range(total)
+    ]
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        started = time.perf_counter()
+        copy_rows(cur, "ledger_transfers", TRANSFER_COLUMNS, rows)
+        conn.commit()
+        return total / (time.perf_counter() - started)
+
+
+def tigerbeetle_floor(ledger: TigerBeetleLedger, total: int) -> float:
+    """The client's create_transfers with pre-built batches of 8189."""
+    debit, credit = secrets.randbits(127) + 1, secrets.randbits(127) + 1
+    ledger.create_accounts(
+        [Account(id=debit, ledger=1, code=1), Account(id=credit, ledger=1, code=1)]
+    )
+    batches = [
+        [
+            tb.Transfer(
+                id=secrets.randbits(127) + 1,
+                debit_account_id=debit,
+                credit_account_id=credit,
+                amount=5,
+                ledger=1,
+                code=1,
+            )
+            for _ in range(8189)
+        ]
+        for _ in range(max(1, total // 8189))
+    ]
+    started = time.perf_counter()
+    for batch in batches:
+        ledger.create_native_transfers(batch)
+    return sum(map(len, batches)) / (time.perf_counter() - started)
+
+
+def run_backend(name: str, ledger: LedgerPort, url: str, total: int) -> list[tuple[str, float]]:
+    app = SettlementLedger(env=postgres_env(url))
+    try:
+        if isinstance(ledger, TigerBeetleLedger):
+            floor = (
+                "raw floor: client create_transfers, pre-built 8189",
+                tigerbeetle_floor(ledger, total),
+            )
+        else:
+            floor = ("raw floor: COPY into ledger_transfers", postgres_floor(url, total))
+        figures = [floor]
+        for size in REQUEST_SIZES:
+            rate = through_projection(app, url, ledger, size, total)
+            figures.append((f"projection, {size} transfers per request", rate))
+        return figures
+    finally:
+        app.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--transfers", type=int, default=50_000)
+    args = parser.parse_args()
+    results: dict[str, list[tuple[str, float]]] = {}
+    with ExitStack() as stack:
+        url = stack.enter_context(benchmark_database("bench_ledger"))
+        postgres = PostgresLedger(url, deadline_seconds=60)
+        stack.callback(postgres.close)
+        results["postgres"] = run_backend("postgres", postgres, url, args.transfers)
+        address = os.environ.get("TIGERBEETLE_ADDRESS")
+        binary = shutil.which("tigerbeetle")
+        if not address and binary:
+            workdir = Path(tempfile.mkdtemp(prefix="bench-tb-"))
+            stack.callback(shutil.rmtree, workdir, True)
+            address = stack.enter_context(LocalReplica(binary, workdir)).address
+        if address:
+            cluster = int(os.environ.get("TIGERBEETLE_CLUSTER_ID", "0"))
+            tiger = TigerBeetleLedger(cluster, address, deadline_seconds=60)
+            stack.callback(tiger.close)
+            results["tigerbeetle"] = run_backend("tigerbeetle", tiger, url, args.transfers)
+        else:
+            print("tigerbeetle: skipped (no tigerbeetle binary on PATH, TIGERBEETLE_ADDRESS unset)")
+    for backend, figures in results.items():
+        floor = figures[0][1]
+        print(f"{backend}:")
+        for label, rate in figures:
+            print(f"  {label:<52} {rate:>12,.0f} transfers/s  {rate / floor:6.2f}x floor")
+
+
+if __name__ == "__main__":
+    main()
