@@ -131,7 +131,7 @@ class ChainSync:
         if peer is None:
             log.warning("channel opened by an unregistered address", extra={"partner": partner})
             return None
-        peer_id, asset_code = peer
+        peer_id, asset_code, asset_scale = peer
         chain_id, network = self.rail.chain_id, self.rail.token_network
         generation = self.directory.generation(chain_id, network, partner)
         key = f"{chain_id}:{network.lower()}:{partner.lower()}:{generation}"
@@ -144,6 +144,8 @@ class ChainSync:
             self.our_address,
             Web3.to_checksum_address(partner),
             self.rail.settle_timeout,
+            token_decimals=self.rail.token_decimals,
+            asset_scale=asset_scale,
         )
         with contextlib.suppress(AlreadyExists):
             self.app.create(channel)

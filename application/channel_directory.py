@@ -73,13 +73,13 @@ class ChannelDirectory:
             rows = conn.execute("SELECT channel_id FROM channels ORDER BY updated_at").fetchall()
         return [row[0] for row in rows]
 
-    def peer_by_address(self, address: str) -> tuple[str, str] | None:
-        """(peer id, asset code) of the peer registered with this chain address."""
+    def peer_by_address(self, address: str) -> tuple[str, str, int] | None:
+        """(peer id, asset code, asset scale) of the peer registered with this address."""
         self.balances.catch_up()
         with psycopg.connect(self.database_url) as conn:
             row = conn.execute(
-                "SELECT peer_id, asset_code FROM balances WHERE lower(peer_address) = lower(%s)"
-                " ORDER BY peer_id LIMIT 1",
+                "SELECT peer_id, asset_code, asset_scale FROM balances"
+                " WHERE lower(peer_address) = lower(%s) ORDER BY peer_id LIMIT 1",
                 (address,),
             ).fetchone()
-        return None if row is None else (row[0], row[1])
+        return None if row is None else (row[0], row[1], int(row[2]))

@@ -154,6 +154,8 @@ class ChannelService:
             str(rail.network.our_address),
             Web3.to_checksum_address(account.address),
             rail.settle_timeout,
+            token_decimals=rail.token_decimals,
+            asset_scale=account.asset_scale,
         )
         # Another worker, or this one before a crash, may have asked first: the same channel.
         with contextlib.suppress(AlreadyExists):

@@ -50,6 +50,8 @@ class Channel(Aggregate):
         our_address: str
         partner_address: str
         settle_timeout: int
+        token_decimals: int
+        asset_scale: int
 
     @event(OpenRequested)
     def __init__(
@@ -62,6 +64,8 @@ class Channel(Aggregate):
         our_address: str,
         partner_address: str,
         settle_timeout: int,
+        token_decimals: int,
+        asset_scale: int,
     ) -> None:
         self.channel_key = channel_key
         self.peer_id = peer_id
@@ -71,6 +75,8 @@ class Channel(Aggregate):
         self.our_address = our_address
         self.partner_address = partner_address
         self.settle_timeout = settle_timeout
+        self.token_decimals = token_decimals
+        self.asset_scale = asset_scale
         self.state = ChannelState.OPEN_REQUESTED
         self.onchain_id: int | None = None
         self.our_deposit = 0
@@ -98,7 +104,11 @@ class Channel(Aggregate):
         our_address: str,
         partner_address: str,
         settle_timeout: int,
+        token_decimals: int = 18,
+        asset_scale: int = 18,
     ) -> Channel:
+        """Amounts on the channel are in token units (`token_decimals` places); the ledger
+        counts the asset at `asset_scale` places."""
         if our_address.lower() == partner_address.lower():
             raise InvalidBalanceProof("partner_address", partner_address, "must differ from ours")
         if settle_timeout <= 0:
@@ -112,6 +122,8 @@ class Channel(Aggregate):
             our_address=our_address,
             partner_address=partner_address,
             settle_timeout=settle_timeout,
+            token_decimals=token_decimals,
+            asset_scale=asset_scale,
         )
 
     # Facts observed on chain: each log once.

@@ -106,12 +106,13 @@ def _load_state(cursor: psycopg.Cursor[Any], events: Sequence[PositionedEvent]) 
         state.peers = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
     if channels:
         cursor.execute(
-            "SELECT channel_id, peer_id, asset_code, our_address, our_deposit"
-            " FROM ledger_posting_channels WHERE channel_id = ANY(%s)",
+            "SELECT channel_id, peer_id, asset_code, our_address, our_deposit, token_decimals,"
+            " asset_scale FROM ledger_posting_channels WHERE channel_id = ANY(%s)",
             (list(channels),),
         )
         state.channels = {
-            row[0]: ChannelState(row[1], row[2], row[3], int(row[4])) for row in cursor.fetchall()
+            row[0]: ChannelState(row[1], row[2], row[3], int(row[4]), row[5], row[6])
+            for row in cursor.fetchall()
         }
     if settlements:
         cursor.execute(
@@ -133,11 +134,19 @@ def _save_state(cursor: psycopg.Cursor[Any], state: PostingState) -> None:
     if state.changed_channels:
         cursor.executemany(
             "INSERT INTO ledger_posting_channels"
-            " (channel_id, peer_id, asset_code, our_address, our_deposit)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (channel_id)"
+            " (channel_id, peer_id, asset_code, our_address, our_deposit, token_decimals,"
+            " asset_scale) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (channel_id)"
             " DO UPDATE SET our_deposit = EXCLUDED.our_deposit",
             [
-                (key, c.peer_id, c.asset_code, c.our_address, c.our_deposit)
+                (
+                    key,
+                    c.peer_id,
+                    c.asset_code,
+                    c.our_address,
+                    c.our_deposit,
+                    c.token_decimals,
+                    c.asset_scale,
+                )
                 for key, c in ((k, state.channels[k]) for k in state.changed_channels)
             ],
         )

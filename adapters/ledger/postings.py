@@ -16,6 +16,7 @@ from adapters.ledger.chart import Chart, TransferCode
 from adapters.ledger.ids import packet_key, transfer_id
 from adapters.ledger.port import AMOUNT_MAX, Account, Transfer, TransferFlags
 from domain.channel import Channel
+from domain.money import convert_scale
 from domain.peer_account import PeerAccount
 
 
@@ -24,7 +25,9 @@ class ChannelState:
     peer_id: str
     asset_code: str
     our_address: str
-    our_deposit: int = 0
+    our_deposit: int = 0  # token units, as the chain counts
+    token_decimals: int = 0
+    asset_scale: int = 0
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,12 @@ class PostingPlanner:
         channel_id = event.originator_id
         if isinstance(event, Channel.OpenRequested):
             self.state.channels[channel_id] = ChannelState(
-                event.peer_id, event.asset_code, event.our_address
+                event.peer_id,
+                event.asset_code,
+                event.our_address,
+                0,
+                event.token_decimals,
+                event.asset_scale,
             )
             self.state.changed_channels.add(channel_id)
             self.plan.accounts += [
@@ -201,13 +209,15 @@ class PostingPlanner:
             added = event.total_deposit - channel.our_deposit
             if added <= 0:
                 return  # totals are monotonic; a repeated observation adds nothing
-            debit, credit, amount, code = escrow, settlement, added, TransferCode.CHANNEL_DEPOSIT
+            amount = convert_scale(added, channel.token_decimals, channel.asset_scale)
+            debit, credit, code = escrow, settlement, TransferCode.CHANNEL_DEPOSIT
             channel.our_deposit = event.total_deposit
         else:
             if channel.our_deposit == 0:
                 return
             debit, credit = settlement, escrow
-            amount, code = channel.our_deposit, TransferCode.CHANNEL_SETTLED
+            amount = convert_scale(channel.our_deposit, channel.token_decimals, channel.asset_scale)
+            code = TransferCode.CHANNEL_SETTLED
             channel.our_deposit = 0
         self.state.changed_channels.add(channel_id)
         self._transfer(

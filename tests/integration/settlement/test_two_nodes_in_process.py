@@ -22,6 +22,7 @@ from tests.integration.settlement.two_nodes import (
     USD,
     TestNode,
     befriend,
+    ledger_agrees_with_read_model,
     start_node,
 )
 
@@ -80,6 +81,7 @@ def test_two_nodes_settle_and_the_payee_collects_on_chain(
     assert (a_view["payable"], a_view["in_flight"]) == (6_000_000 - paid, 0)
     assert b_view["receivable"] == 6_000_000 - paid
     assert a_view["payable"] == b_view["receivable"]  # both books agree to the unit
+    assert ledger_agrees_with_read_model(a.node) and ledger_agrees_with_read_model(b.node)
 
     # B closes on chain with A's latest proof and, after the challenge period, collects it.
     rail = b.process.rails["local-a"]

@@ -13,6 +13,7 @@ from application.clock import ManualClock
 from application.dev_chain import DevelopmentRails, fund_participant
 from application.settings import Settings
 from application.wiring import Node, open_node
+from application.wiring.service import ledger_projection
 from application.wiring.settlement import SettlementProcess, build_settlement_process
 from domain.money import Asset
 
@@ -49,8 +50,9 @@ def start_node(
         settlement={"initial_backoff_ms": 1, "max_backoff_ms": 10},
     )
     node = open_node(settings)
+    ledger = node.runner(ledger_projection(node))
     process = build_settlement_process(
-        node, signer, dev.rails, lambda _config: web3, clock, random.Random(7)
+        node, signer, dev.rails, lambda _config: web3, clock, random.Random(7), ledger_runner=ledger
     )
     url = process.start_claims_server({peer: TOKEN})
     return TestNode(name, node, signer, process, url)
@@ -67,3 +69,20 @@ def befriend(a: TestNode, b: TestNode, rails: list[str], threshold: int) -> None
             type(me.node.app.peer_account(other.name, USD.code)),
             lambda acc, o=other: acc.register(o.signer.address, rails, rails[0], o.claims_url),
         )
+
+
+def ledger_agrees_with_read_model(node: Node) -> bool:
+    """The double-entry ledger's balances equal the balances read model, to the unit."""
+    from adapters.ledger.factory import build_chart, build_ledger
+    from adapters.ledger.reconcile import compare_balances
+    from application import queries
+
+    ledger = build_ledger(node.settings.ledger, node.database_url)
+    try:
+        node.runner(ledger_projection(node)).catch_up()
+        node.catch_up_read_models()
+        rows = queries.balances(node.database_url)
+        comparisons = compare_balances(ledger, build_chart(node.settings.ledger), rows)
+    finally:
+        ledger.close()
+    return bool(comparisons) and all(c.matches for c in comparisons)
