@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from uuid import UUID
 
 import psycopg
@@ -20,7 +21,8 @@ from adapters.evm.watcher import ChainWatcher, ChannelLog
 from application.channel_directory import ChannelDirectory
 from application.channels import Rail
 from application.ledger_app import AlreadyExists, SettlementLedger
-from domain.channel import Channel
+from domain.channel import Channel, ChannelState
+from domain.errors import IllegalTransition
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class ChainSync:
         self.watcher = watcher
         self.start_block = start_block
         self.our_address = str(rail.network.our_address)
+        self._lock = threading.Lock()  # the watcher thread and on-demand syncs take turns
 
     def cursor(self) -> int:
         with psycopg.connect(self.database_url) as conn:
@@ -63,6 +66,10 @@ class ChainSync:
 
     def sync_once(self) -> int:
         """Records every new log up to the safe head; returns how many were new facts."""
+        with self._lock:
+            return self._sync()
+
+    def _sync(self) -> int:
         recorded = 0
         for batch in self.watcher.batches(self.cursor()):
             for channel_log in batch.logs:
@@ -110,11 +117,16 @@ class ChainSync:
             return False
         partner = next(p for p in participants if p.lower() != self.our_address.lower())
         chain_id, network = self.rail.chain_id, self.rail.token_network
-        channel_id = self.directory.by_onchain_id(
-            chain_id, network, channel_log.onchain_channel_id
-        ) or self.directory.opening_channel(chain_id, network, partner)
+        channel_id = self.directory.by_onchain_id(chain_id, network, channel_log.onchain_channel_id)
         if channel_id is None:
-            channel_id = self._partner_opened(partner)
+            opening = self.directory.opening_channel(chain_id, network, partner)
+            if (
+                opening is not None
+                and self.app.channel(opening).state == ChannelState.OPEN_REQUESTED
+            ):
+                channel_id = opening  # ours, or the partner's open answering our request
+            else:
+                channel_id = self._partner_opened(partner)
             if channel_id is None:
                 return False
         onchain_id, tx, index = (
@@ -122,9 +134,18 @@ class ChainSync:
             channel_log.tx_hash,
             channel_log.log_index,
         )
-        return self.app.change_channel(
-            channel_id, lambda c: c.observe_opened(onchain_id, tx, index)
-        )
+        try:
+            return self.app.change_channel(
+                channel_id, lambda c: c.observe_opened(onchain_id, tx, index)
+            )
+        except IllegalTransition:
+            # Our open request failed meanwhile; the channel the partner opened stands alone.
+            fallback = self._partner_opened(partner)
+            if fallback is None:
+                return False
+            return self.app.change_channel(
+                fallback, lambda c: c.observe_opened(onchain_id, tx, index)
+            )
 
     def _partner_opened(self, partner: str) -> UUID | None:
         peer = self.directory.peer_by_address(partner)

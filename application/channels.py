@@ -21,6 +21,7 @@ from uuid import UUID
 from web3 import Web3
 
 from adapters.evm.balance_proof import BalanceProof
+from adapters.evm.errors import Reverted
 from adapters.evm.token import TokenClient
 from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import Confirmation, SignedTransaction
@@ -82,6 +83,7 @@ class ChannelService:
         self.rails = rails
         self.deposit_multiple = deposit_multiple
         self.clock = clock
+        self.sync_rail: Callable[[Rail], object] | None = None  # set by the wiring
 
     def rail(self, name: str) -> Rail:
         try:
@@ -166,20 +168,39 @@ class ChannelService:
         channel = self.app.channel(channel_id)
         if channel.state != ChannelState.OPEN_REQUESTED:
             return None
-        confirmation = self._transact(
-            channel_id,
-            rail,
-            "open",
-            lambda: rail.network.prepare_open_channel(
-                channel.partner_address, channel.settle_timeout
-            ),
-        )
+        sent = any(tx["purpose"] == "open" for tx in channel.transactions.values())
+        if not sent and self._adopt(channel_id, rail):
+            return None
+        try:
+            confirmation = self._transact(
+                channel_id,
+                rail,
+                "open",
+                lambda: rail.network.prepare_open_channel(
+                    channel.partner_address, channel.settle_timeout
+                ),
+            )
+        except Reverted as error:
+            # Both sides opened at once and the partner's came first: use theirs.
+            if error.error_name == "ChannelAlreadyOpen" and self._adopt(channel_id, rail):
+                return None
+            raise
         onchain_id = rail.network.channel_id_from(confirmation)
         log_index = _log_index(confirmation, rail, "ChannelOpened")
         self.app.change_channel(
             channel_id, lambda c: c.observe_opened(onchain_id, confirmation.tx_hash, log_index)
         )
         return confirmation.tx_hash
+
+    def _adopt(self, channel_id: UUID, rail: Rail) -> bool:
+        """If the partner already opened the one channel the pair may have, the chain watcher
+        records that open on this aggregate; returns whether the channel is now open."""
+        partner = self.app.channel(channel_id).partner_address
+        if rail.network.open_channel_with(partner) is None:
+            return False
+        if self.sync_rail is not None:
+            self.sync_rail(rail)
+        return self.app.channel(channel_id).state == ChannelState.OPENED
 
     def _deposit(self, channel_id: UUID, rail: Rail, total: int) -> str:
         channel = self.app.channel(channel_id)

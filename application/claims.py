@@ -22,7 +22,7 @@ from application.channel_directory import ChannelDirectory
 from application.channels import ChannelService
 from application.ledger_app import NotFound, SettlementLedger
 from domain.channel import Channel, ProofVerdict
-from domain.errors import DomainError, LossyConversion
+from domain.errors import DomainError, ExceedsReceivable, LossyConversion
 from domain.money import convert_scale
 from domain.peer_account import PeerAccount
 from domain.settlement import Settlement
@@ -105,6 +105,9 @@ class ClaimReceiver:
     def handle(self, claim: Claim) -> ClaimOutcome:
         try:
             return self._handle(claim)
+        except ExceedsReceivable as error:
+            # The peer pays for packets this node has not recorded yet: ask for it again later.
+            return ClaimOutcome.rejected(RejectionCode.RETRY_LATER, str(error))
         except (DomainError, LossyConversion) as error:
             return ClaimOutcome.rejected(RejectionCode.INVALID, str(error))
 
@@ -142,6 +145,11 @@ class ClaimReceiver:
         if channel is None:
             return _reject(
                 RejectionCode.UNKNOWN_CHANNEL, f"no channel {ref.onchain_id} with the sender"
+            )
+        if claim.proof.transferred_amount_int > channel.partner_deposit:
+            return _reject(
+                RejectionCode.RETRY_LATER,
+                f"the proof pays past the partner's deposit seen ({channel.partner_deposit})",
             )
         if channel.partner_address.lower() != claim.sender_address.lower():
             return _reject(RejectionCode.INVALID, "the channel is not with the sender")

@@ -68,6 +68,8 @@ class ProjectionRunner:
         self.schema = schema
         self._conn: psycopg.Connection[Any] | None = None
         self._tracking = sql.Identifier(schema, "projection_tracking")
+        # One connection per runner; threads sharing a runner take turns (a batch at a time).
+        self._lock = threading.RLock()
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
@@ -75,11 +77,16 @@ class ProjectionRunner:
         return self._conn
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def position(self) -> int:
+        with self._lock:
+            return self._position()
+
+    def _position(self) -> int:
         conn = self._connection()
         with conn.transaction():
             row = conn.execute(
@@ -90,6 +97,10 @@ class ProjectionRunner:
 
     def run_once(self, stop_at: int | None = None) -> int:
         """Applies the next batch of events, if any; returns how many were applied."""
+        with self._lock:
+            return self._run_once(stop_at)
+
+    def _run_once(self, stop_at: int | None) -> int:
         conn = self._connection()
         try:
             with conn.transaction(), conn.cursor() as cursor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,3 +66,20 @@ def database_url_b(pg_server: EmbeddedPostgres) -> Iterator[str]:
         yield pg_server.url(name)
     finally:
         drop_database(admin, name)
+
+
+@pytest.fixture(scope="session")
+def anvil_url() -> Iterator[str]:
+    """One Anvil node on 127.0.0.1 for the session (contracts built first), killed at the end."""
+    from adapters.evm.anvil import ANVIL, INSTALL_COMMAND, AnvilProcess
+    from adapters.evm.artifacts import default_out_dir
+
+    repo = Path(__file__).resolve().parents[1]
+    if not ANVIL.exists():
+        pytest.fail(
+            f"anvil is not installed at {ANVIL}: run `{INSTALL_COMMAND}` (scripts/bootstrap)"
+        )
+    if not (default_out_dir() / "TokenNetwork.sol" / "TokenNetwork.json").exists():
+        subprocess.run([str(repo / "scripts" / "build-contracts")], cwd=repo, check=True)
+    with AnvilProcess(ANVIL) as node:
+        yield node.url

@@ -241,8 +241,13 @@ def _bearer_token(header: str) -> str | None:
 
 def _rejection_for(outcome: ClaimOutcome, claim_id: str) -> _Rejection:
     code = outcome.error or RejectionCode.INTERNAL
-    stale = code == RejectionCode.STALE_PROOF
-    status = HTTPStatus.CONFLICT if stale else HTTPStatus.UNPROCESSABLE_ENTITY
+    if code == RejectionCode.STALE_PROOF:
+        status = HTTPStatus.CONFLICT
+    elif code in (RejectionCode.RETRY_LATER, RejectionCode.UNKNOWN_CHANNEL):
+        # The receiver has not caught up (packets, or the channel on chain): a retry may pass.
+        status = HTTPStatus.SERVICE_UNAVAILABLE
+    else:
+        status = HTTPStatus.UNPROCESSABLE_ENTITY
     return _Rejection(status, code, outcome.detail, claim_id)
 
 

@@ -43,6 +43,7 @@ class RejectionCode(StrEnum):
     """The `error` codes a receiver answers with; peers may send codes not listed here."""
 
     STALE_PROOF = "stale_proof"
+    RETRY_LATER = "retry_later"  # valid as far as the receiver can tell yet; send it again later
     BAD_SIGNATURE = "bad_signature"
     UNKNOWN_CHANNEL = "unknown_channel"
     WRONG_CHAIN = "wrong_chain"

@@ -74,6 +74,7 @@ class FailureFacts:
     retryable: bool
     alert: bool
     channel_lost: bool
+    patient: bool = False  # the other side asked us to try again later: not a fault of ours
 
 
 def failure_facts(error: BaseException) -> FailureFacts:
@@ -85,4 +86,5 @@ def failure_facts(error: BaseException) -> FailureFacts:
         alert=bool(getattr(error, "alert", False)),
         channel_lost=isinstance(error, (ChannelNotOpen, ChannelDisputed))
         or bool(getattr(error, "channel_lost", False)),
+        patient=getattr(error, "error", None) == "retry_later",
     )

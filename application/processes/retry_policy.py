@@ -14,6 +14,8 @@ class RetryPolicy:
     max_attempts: int = 3
     initial_backoff: timedelta = timedelta(milliseconds=100)
     max_backoff: timedelta = timedelta(seconds=5)
+    patience: timedelta = timedelta(minutes=5)
+    """How long a peer that answers "retry later" is waited for, beyond the attempts."""
 
     @classmethod
     def from_settings(cls, settings: SettlementPolicySettings) -> RetryPolicy:
@@ -21,6 +23,7 @@ class RetryPolicy:
             max_attempts=settings.max_attempts,
             initial_backoff=timedelta(milliseconds=settings.initial_backoff_ms),
             max_backoff=timedelta(milliseconds=settings.max_backoff_ms),
+            patience=timedelta(seconds=settings.stuck_after_seconds),
         )
 
     def exhausted(self, attempts_made: int) -> bool:

@@ -163,7 +163,10 @@ class SettlementSteps:
                 )
                 self._release(settlement)
             return
-        if self.policy.exhausted(attempts):
+        waited = now - settlement.requested_at
+        if self.policy.exhausted(attempts) and not (
+            facts.patient and waited < self.policy.patience
+        ):
             self._dead_letter(
                 settlement,
                 f"{attempts} attempts exhausted; last {facts.error_class}: {facts.message}",

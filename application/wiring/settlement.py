@@ -183,6 +183,8 @@ def build_settlement_process(
         )
         for rail in rails.values()
     ]
+    sync_of = {sync.rail.name: sync for sync in syncs}
+    channels.sync_rail = lambda rail: sync_of[rail.name].sync_once()
     tokens = {peer: token.get_secret_value() for peer, token in settings.claims.tokens.items()}
     delivery = ClaimDelivery(settings.node_id, tokens, settings.claims.timeout_seconds)
     process_holder: dict[str, Any] = {}

@@ -33,6 +33,7 @@ class RecordingHandler:
     def __init__(self) -> None:
         self.claims: list[Claim] = []
         self.failing_claim_ids: set[str] = set()
+        self.not_yet_claim_ids: set[str] = set()
         self.blocked_until: threading.Event | None = None
         self._lock = threading.Lock()
         self._receipts: dict[str, str] = {}
@@ -45,6 +46,9 @@ class RecordingHandler:
             self.claims.append(claim)
             if claim.claim_id in self.failing_claim_ids:
                 raise RuntimeError("database password=hunter2 rejected")
+            if claim.claim_id in self.not_yet_claim_ids:
+                self.not_yet_claim_ids.discard(claim.claim_id)
+                return ClaimOutcome.rejected(RejectionCode.RETRY_LATER, "packets not recorded yet")
             if claim.claim_id in self._receipts:
                 return ClaimOutcome.already_credited(self._receipts[claim.claim_id])
             if claim.proof.signature != SIGNATURE:
@@ -261,6 +265,18 @@ def test_stale_claim_is_409_and_final(server: ClaimServer) -> None:
     assert (failure.retryable, failure.status, failure.error) == (False, 409, "stale_proof")
     assert failure.detail == "nonce 1 is not above 2"
     assert failure.claim_id == "claim-1"
+
+
+def test_retry_later_is_503_and_retryable_then_the_same_claim_passes(
+    server: ClaimServer, handler: RecordingHandler
+) -> None:
+    handler.not_yet_claim_ids.add("claim-1")
+    client = client_for(server)
+
+    failure = delivery_failure(client, make_claim("claim-1"))
+
+    assert (failure.retryable, failure.status, failure.error) == (True, 503, "retry_later")
+    assert client.deliver(make_claim("claim-1")).status == "accepted"
 
 
 def test_other_rejection_is_422_and_final(server: ClaimServer) -> None:

@@ -162,3 +162,29 @@ def test_time_out_of_a_stuck_settlement_releases_its_reservation(app: Settlement
     w.steps.time_out(w.settlement_id)
     assert w.settlement.status == SettlementStatus.TIMED_OUT
     assert (w.account.payable, w.account.in_flight) == (1500, 0)
+
+
+def test_a_peer_asking_to_retry_later_is_waited_for_beyond_the_attempts(
+    app: SettlementLedger,
+) -> None:
+    class NotYet(Exception):
+        retryable = True
+        error = "retry_later"
+
+    w = World(app)
+    w.claims.faults = [NotYet("receivable not recorded yet")] * 6
+    assert w.run() is Progress.FINISHED
+    assert w.settlement.status == SettlementStatus.COMPLETED
+    assert w.settlement.attempts == 6
+
+
+def test_patience_with_a_lagging_peer_has_a_limit(app: SettlementLedger) -> None:
+    class NotYet(Exception):
+        retryable = True
+        error = "retry_later"
+
+    w = World(app)
+    w.claims.faults = [NotYet("never catches up")] * 100
+    w.clock.advance(timedelta(minutes=6))  # past the policy's patience (5 minutes)
+    assert w.run() is Progress.FINISHED
+    assert w.settlement.status == SettlementStatus.DEAD_LETTERED

@@ -1,0 +1,189 @@
+"""Two settlement-ledger processes, A and B, each with its own PostgreSQL (embedded, under its
+own data directory), settle through a channel on Anvil; they are set up and inspected through
+the `settle` CLI as operators would. Both books, and both double-entry ledgers, agree to the
+unit, and B closes the channel on chain with A's latest proof and receives what it was paid."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import psutil
+from eth_account import Account
+from web3 import Web3
+
+from adapters.evm.anvil import free_port
+from adapters.evm.balance_proof import BalanceProof
+from adapters.evm.chains import advance_time, connect_rpc
+from adapters.evm.token import TokenClient
+from adapters.evm.token_network import TokenNetworkClient
+from adapters.evm.transactions import NonceManager, TransactionSender
+from adapters.signing.local_key import LocalKeySigner
+from application.dev_chain import deploy_rails, fund_participant
+from tests.e2e.conftest import run_settle
+from tests.e2e.node_process import NodeProcess, node_environment, wait_until
+
+TOKEN = "two-node-secret"
+THRESHOLD, SETTLE_TO = 5_000_000, 1_000_000
+UNIT = 10**12  # token base units (18 decimals) per ledger minor unit (USD at scale 6)
+
+
+class Operator:
+    """Runs `settle` against one node's environment."""
+
+    def __init__(self, name: str, env: dict[str, str]) -> None:
+        self.name = name
+        self.env = env
+
+    def __call__(self, *args: str) -> Any:
+        result = run_settle("--json", *args, env=self.env)
+        assert result.returncode == 0, f"{self.name}: settle {' '.join(args)}\n{result.stderr}"
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_two_node_processes_settle_and_agree_to_the_unit(anvil_url: str, tmp_path: Path) -> None:
+    web3 = connect_rpc(anvil_url, 10)
+    dev = deploy_rails(web3, ["anvil-a", "anvil-b"], rpc_url=anvil_url)
+    keys = {name: LocalKeySigner(Account.create()) for name in ("node-a", "node-b")}
+    for signer in keys.values():
+        fund_participant(web3, signer, dev.token, 10**30)
+    ports = {name: free_port() for name in keys}
+    rails = json.dumps({"rails": [r.model_dump() for r in dev.rails]})
+
+    def environment(name: str, peer: str) -> dict[str, str]:
+        return node_environment(
+            {
+                "SETTLE_DATA_DIR": str(tmp_path / name),
+                "SETTLE_NODE_ID": name,
+                "SETTLE_CHAIN__BACKEND": "rpc",
+                "SETTLE_CHAIN__RPC_URL": anvil_url,
+                "SETTLE_CHAIN__CHAIN_ID": str(web3.eth.chain_id),
+                "SETTLE_CHAIN__CONFIRMATIONS": "0",
+                "SETTLE_CHAIN_PRIVATE_KEY": "0x" + keys[name]._account.key.hex(),  # type: ignore[attr-defined]
+                "SETTLE_RAILS": rails,
+                "SETTLE_CLAIMS__TOKENS": json.dumps({peer: TOKEN}),
+                "SETTLE_CLAIMS__PORT": str(ports[name]),
+            }
+        )
+
+    envs = {"node-a": environment("node-a", "node-b"), "node-b": environment("node-b", "node-a")}
+    ops = {name: Operator(name, env) for name, env in envs.items()}
+    for me, peer in (("node-a", "node-b"), ("node-b", "node-a")):
+        ops[me](
+            "peer",
+            "open",
+            peer,
+            "--asset",
+            "USD",
+            "--scale",
+            "6",
+            "--threshold",
+            str(THRESHOLD),
+            "--settle-to",
+            str(SETTLE_TO),
+            "--credit-limit",
+            str(10**15),
+        )
+        ops[me](
+            "peer",
+            "register",
+            peer,
+            "--asset",
+            "USD",
+            "--address",
+            keys[peer].address,
+            "--rails",
+            "anvil-a,anvil-b",
+            "--claims-url",
+            f"http://127.0.0.1:{ports[peer]}",
+        )
+
+    nodes = {name: NodeProcess(env, tmp_path / f"{name}.log").start() for name, env in envs.items()}
+    try:
+        for node in nodes.values():
+            wait_until(lambda n=node: "node running" in n.log_text(), 90, "start", node)
+        for batch in range(3):  # the same packets seen from both sides
+            amounts = [700_000 + 10_000 * i for i in range(5)]
+            for me, peer, direction in (
+                ("node-a", "node-b", "outgoing"),
+                ("node-b", "node-a", "incoming"),
+            ):
+                postings = tmp_path / f"{me}-{batch}.json"
+                postings.write_text(
+                    json.dumps(
+                        [
+                            {"packet_id": f"pkt-{batch}-{i}", "direction": direction, "amount": amt}
+                            for i, amt in enumerate(amounts)
+                        ]
+                    )
+                )
+                ops[me](
+                    "packets",
+                    "record",
+                    peer,
+                    "--asset",
+                    "USD",
+                    "--batch-id",
+                    f"b{batch}",
+                    "--file",
+                    str(postings),
+                )
+
+        def settled() -> bool:
+            rows = ops["node-a"]("settlements")
+            return bool(rows) and all(r["status"] == "completed" for r in rows)
+
+        wait_until(settled, 120, "node-a's settlements to complete", nodes["node-a"])
+        settlements = ops["node-a"]("settlements")
+        paid = sum(int(r["amount"]) for r in settlements)
+        [a_view] = ops["node-a"]("balances")
+        [b_view] = ops["node-b"]("balances")
+        recorded = 3 * sum(700_000 + 10_000 * i for i in range(5))
+        assert (a_view["payable"], a_view["in_flight"]) == (recorded - paid, 0)
+        assert b_view["receivable"] == recorded - paid == a_view["payable"]
+        for op in ops.values():  # each double-entry ledger equals its node's read model
+            assert all(row["matches"] for row in op("ledger", "balances"))
+        [a_channel] = [c for c in ops["node-a"]("channels") if c["state"] == "opened"]
+        assert a_channel["state"] == "opened" and int(a_channel["our_transferred"]) == paid * UNIT
+        decisions = [
+            e
+            for e in ops["node-a"]("history", str(settlements[0]["settlement_id"]))
+            if e["event"] == "Settlement.RailChosen"
+        ]
+        assert decisions and decisions[0]["payload"]["decision"]["ranked"]
+        b_channel_id, proof, signature = latest_partner_proof(ops["node-b"])
+        [b_channel] = [c for c in ops["node-b"]("channels") if c["channel_id"] == b_channel_id]
+        b_deposit = int(b_channel["our_deposit"])  # B's own deposit, if B opened it, comes back
+    finally:
+        codes = {name: node.stop() for name, node in nodes.items()}
+    assert codes == {"node-a": 0, "node-b": 0}
+    assert not postgres_running_under(tmp_path)
+
+    # B closes with A's latest proof, waits out the challenge period and collects.
+    sender = TransactionSender(web3, keys["node-b"], NonceManager(), poll_interval_seconds=0.05)
+    network_address = Web3.to_checksum_address(a_channel["token_network"])
+    network = TokenNetworkClient(sender, network_address, confirmations=0)
+    token = TokenClient(sender, dev.token)
+    before = token.balance_of(keys["node-b"].address)
+    network.execute(network.prepare_close(proof.channel_id, proof, signature))
+    advance_time(web3, 24 * 3600)
+    network.execute(network.prepare_settle(proof.channel_id))
+    assert token.balance_of(keys["node-b"].address) - before == b_deposit + paid * UNIT
+    assert b_channel_id
+
+
+def latest_partner_proof(operator: Operator) -> tuple[str, BalanceProof, bytes]:
+    [channel] = [c for c in operator("channels") if c["state"] == "opened"]
+    events = operator("history", str(channel["channel_id"]))
+    accepted = [e["payload"] for e in events if e["event"] == "Channel.PartnerBalanceProofAccepted"]
+    latest = accepted[-1]
+    proof = BalanceProof(int(channel["onchain_id"]), latest["nonce"], latest["transferred_amount"])
+    return channel["channel_id"], proof, bytes.fromhex(latest["signature"].removeprefix("0x"))
+
+
+def postgres_running_under(path: Path) -> bool:
+    for proc in psutil.process_iter(attrs=["name", "cmdline"]):
+        if proc.info["name"] == "postgres" and str(path) in " ".join(proc.info["cmdline"] or []):
+            return True
+    return False
