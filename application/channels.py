@@ -62,7 +62,8 @@ class Rail:
     token: TokenClient
     token_decimals: int
     settle_timeout: int
-    lock: threading.Lock
+    lock: threading.RLock
+    sequential: bool = False  # one transaction at a time (a chain with no mempool: eth-tester)
 
     @property
     def token_network(self) -> str:
@@ -235,6 +236,16 @@ class ChannelService:
         prepare: Callable[[], SignedTransaction],
     ) -> Confirmation:
         """Sends one transaction for `purpose` at most once: a recorded one is resumed."""
+        with rail.lock if rail.sequential else contextlib.nullcontext():
+            return self._transact_once(channel_id, rail, purpose, prepare)
+
+    def _transact_once(
+        self,
+        channel_id: UUID,
+        rail: Rail,
+        purpose: str,
+        prepare: Callable[[], SignedTransaction],
+    ) -> Confirmation:
         channel = self.app.channel(channel_id)
         recorded = [
             (tx_hash, tx)

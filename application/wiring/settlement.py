@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from web3 import Web3
+from web3 import EthereumTesterProvider, Web3
 
 from adapters.claims.server import ClaimServer
 from adapters.evm.artifacts import load_artifact
@@ -73,7 +73,10 @@ def connect_rail(
     nonces: NonceManager,
     settle_timeout: int,
     receipt_timeout: float,
+    lock: threading.RLock | None = None,
 ) -> Rail:
+    """`nonces` and `lock` are shared by the rails of one chain: one key, one nonce sequence."""
+    lock = lock or threading.RLock()
     if config.token_network is None or config.token is None:
         raise ValueError(f"rail {config.name!r} needs token_network and token addresses")
     abi = load_artifact("TokenNetwork").abi
@@ -96,7 +99,8 @@ def connect_rail(
         token,
         token.decimals(),
         settle_timeout,
-        threading.Lock(),
+        lock,
+        sequential=isinstance(web3.provider, EthereumTesterProvider),
     )
 
 
@@ -146,6 +150,7 @@ def build_settlement_process(
     settings = node.settings
     chain = settings.chain
     nonces: dict[int, NonceManager] = {}
+    locks: dict[int, threading.RLock] = {}
     rails: dict[str, Rail] = {}
     for config in rail_configs:
         web3 = web3_for(config)
@@ -157,6 +162,7 @@ def build_settlement_process(
             manager,
             chain.settle_timeout_seconds,
             chain.receipt_timeout_seconds,
+            locks.setdefault(id(web3), threading.RLock()),
         )
     coordinator = RailCoordinator(settings.rails.model_copy(update={"rails": rail_configs}), clock)
     directory = ChannelDirectory(

@@ -20,19 +20,31 @@ def test_demo_runs_on_embedded_defaults_and_stops_its_server(tmp_path: Path) -> 
     result = run_settle(
         "demo", "--batches", "4", "--batch-size", "50", env={"SETTLE_DATA_DIR": str(tmp_path)}
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
     assert "recorded 1000 packets in 20 batches" in result.stdout
+    assert "channels opened at registration: 5" in result.stdout
     assert "balances" in result.stdout and "alice" in result.stdout
-    assert "not built yet" in result.stdout
+    for check in (
+        "ledger equals the balances read model",
+        "read models equal a replay of the events",
+        "each peer's receivable equals what we owe it",
+        "on-chain deposits equal the recorded ones",
+    ):
+        assert f"ok  {check}" in result.stdout
+    assert "not part of this demo" in result.stdout
     assert (tmp_path / "postgres" / "PG_VERSION").exists()
     assert _postgres_processes_under(tmp_path) == []
 
 
-def test_demo_json_reports_balances_that_match_history(settle: Settle) -> None:
-    result = settle("--json", "demo", "--batches", "3", "--batch-size", "20")
-    assert result.returncode == 0, result.stderr
-    balances, settlements = (json.loads(line) for line in result.stdout.splitlines()[-2:])
+def test_demo_settles_every_peer_and_its_history_explains_the_balances(settle: Settle) -> None:
+    result = settle("--json", "demo", "--batches", "6", "--batch-size", "200")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    balances, settlements = report["balances"], report["settlements"]
+    assert all(report["checks"].values()) and len(report["checks"]) == 4
     assert {row["peer_id"] for row in balances} == {"alice", "bob", "carol", "dave", "erin"}
+    assert settlements and all(s["status"] == "completed" for s in settlements)
+    assert {s["peer_id"] for s in settlements} == {row["peer_id"] for row in balances}
     replayed = settle("replay")
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     assert "no differences" in replayed.stdout
@@ -45,8 +57,8 @@ def test_demo_json_reports_balances_that_match_history(settle: Settle) -> None:
         if e["event"] == "PeerAccount.PacketsRecorded"
     )
     alice = next(row for row in balances if row["peer_id"] == "alice")
-    assert alice["payable"] + alice["in_flight"] == recorded
-    assert isinstance(settlements, list)
+    paid = sum(s["amount"] for s in settlements if s["peer_id"] == "alice")
+    assert alice["payable"] + alice["in_flight"] + paid == recorded
 
 
 def test_replay_exits_non_zero_and_names_the_difference(settle: Settle, database_url: str) -> None:
