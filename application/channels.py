@@ -21,7 +21,7 @@ from uuid import UUID
 from web3 import Web3
 
 from adapters.evm.balance_proof import BalanceProof
-from adapters.evm.errors import Reverted
+from adapters.evm.errors import ChallengePeriodNotOver, OnchainChannelState, Reverted
 from adapters.evm.token import TokenClient
 from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import Confirmation, SignedTransaction
@@ -42,6 +42,21 @@ class PeerNotRegistered(Exception):
     def __init__(self, peer_id: str) -> None:
         self.peer_id = peer_id
         super().__init__(f"peer {peer_id!r} has no registered chain address")
+
+
+class ChannelAwaitingSettlement(Exception):
+    """Our closed channel with the peer still holds the pair on chain until it is settled after
+    its challenge period; a new channel can be opened then. Retried patiently."""
+
+    retryable = True
+    patient = True
+
+    def __init__(self, onchain_id: int, settle_after: int) -> None:
+        self.onchain_id = onchain_id
+        self.settle_after = settle_after
+        super().__init__(
+            f"closed channel {onchain_id} can be settled on chain after {settle_after}"
+        )
 
 
 class UnknownRail(Exception):
@@ -172,6 +187,8 @@ class ChannelService:
         sent = any(tx["purpose"] == "open" for tx in channel.transactions.values())
         if not sent and self._adopt(channel_id, rail):
             return None
+        if not sent:
+            self._clear_pair(channel.partner_address, rail)
         try:
             confirmation = self._transact(
                 channel_id,
@@ -202,6 +219,45 @@ class ChannelService:
         if self.sync_rail is not None:
             self.sync_rail(rail)
         return self.app.channel(channel_id).state == ChannelState.OPENED
+
+    def _clear_pair(self, partner: str, rail: Rail) -> None:
+        """Settles our closed channel with `partner`, once its challenge period is over, so a
+        new one can be opened; raises ChannelAwaitingSettlement until then."""
+        onchain_id = rail.network.open_channel_with(partner)
+        if onchain_id is None:
+            return
+        onchain = rail.network.channel(onchain_id)
+        if onchain.state != OnchainChannelState.CLOSED:
+            return
+        old_id = self.directory.by_onchain_id(rail.chain_id, rail.token_network, onchain_id)
+        if old_id is None:
+            return
+        try:
+            confirmation = self._transact(
+                old_id, rail, "settle", lambda: rail.network.prepare_settle(onchain_id)
+            )
+        except ChallengePeriodNotOver as error:
+            raise ChannelAwaitingSettlement(onchain_id, error.settle_after) from error
+        self._record_settled(old_id, rail, confirmation)
+
+    def _record_settled(self, channel_id: UUID, rail: Rail, confirmation: Confirmation) -> None:
+        event = rail.network.contract.events.ChannelSettled()
+        for entry in confirmation.logs:
+            try:
+                args = event.process_log(entry)["args"]
+            except Exception:  # a log of another event
+                continue
+            first = str(args["participant1"]).lower() == str(rail.network.our_address).lower()
+            one, two = int(args["participant1Amount"]), int(args["participant2Amount"])
+            ours, theirs = (one, two) if first else (two, one)
+            index = int(entry["logIndex"])
+            self.app.change_channel(
+                channel_id,
+                lambda c, o=ours, t=theirs, i=index: c.observe_settled(
+                    o, t, confirmation.tx_hash, i
+                ),
+            )
+            return
 
     def _deposit(self, channel_id: UUID, rail: Rail, total: int) -> str:
         channel = self.app.channel(channel_id)

@@ -86,5 +86,6 @@ def failure_facts(error: BaseException) -> FailureFacts:
         alert=bool(getattr(error, "alert", False)),
         channel_lost=isinstance(error, (ChannelNotOpen, ChannelDisputed))
         or bool(getattr(error, "channel_lost", False)),
-        patient=getattr(error, "error", None) == "retry_later",
+        patient=bool(getattr(error, "patient", False))
+        or getattr(error, "error", None) == "retry_later",
     )

@@ -141,7 +141,11 @@ class SettlementSteps:
                 "retryable": facts.retryable,
             },
         )
-        if settlement.rail is not None and settlement.status == SettlementStatus.REQUESTED:
+        if (
+            settlement.rail is not None
+            and settlement.status == SettlementStatus.REQUESTED
+            and not facts.patient  # waiting on a peer or a challenge period is no rail fault
+        ):
             self.rails.record_outcome(settlement.rail, False, None)
         if facts.channel_lost and settlement.status in (
             SettlementStatus.CHANNEL_READY,

@@ -13,6 +13,7 @@ class NoRailAvailable(Exception):
     """Every rail serving the peer is disabled or behind an open breaker; try again later."""
 
     retryable = True
+    patient = True  # breakers close again after their cool-down
 
     def __init__(self, peer_id: str, skipped: dict[str, str]) -> None:
         self.peer_id = peer_id

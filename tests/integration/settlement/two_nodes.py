@@ -38,16 +38,26 @@ class TestNode:
 
 
 def start_node(
-    name: str, peer: str, database_url: str, web3: Web3, dev: DevelopmentRails, clock: ManualClock
+    name: str,
+    peer: str,
+    database_url: str,
+    web3: Web3,
+    dev: DevelopmentRails,
+    clock: ManualClock,
+    *,
+    funded: bool = True,
+    rails: dict[str, object] | None = None,
 ) -> TestNode:
     signer = LocalKeySigner(Account.create())
-    fund_participant(web3, signer, dev.token, 10**30)
+    if funded:
+        fund_participant(web3, signer, dev.token, 10**30)
     settings = Settings(
         database_url=database_url,
         node_id=name,
         claims={"tokens": {peer: TOKEN}},
         chain={"confirmations": 0, "settle_timeout_seconds": 20},
         settlement={"initial_backoff_ms": 1, "max_backoff_ms": 10},
+        rails=rails or {},
     )
     node = open_node(settings)
     ledger = node.runner(ledger_projection(node))
