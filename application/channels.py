@@ -25,12 +25,12 @@ from adapters.evm.errors import ChallengePeriodNotOver, OnchainChannelState, Rev
 from adapters.evm.token import TokenClient
 from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import Confirmation, SignedTransaction
+from adapters.evm.units import ledger_to_token
 from application.channel_directory import ChannelDirectory
 from application.failpoints import failpoint
 from application.ledger_app import AlreadyExists, SettlementLedger
 from application.processes.ports import ChannelReadiness
 from domain.channel import Channel, ChannelState
-from domain.money import convert_scale
 from domain.peer_account import PeerAccount
 
 log = logging.getLogger(__name__)
@@ -369,7 +369,7 @@ class ChannelService:
         return resumed
 
     def _tokens(self, amount: int, asset_scale: int, rail: Rail) -> int:
-        return convert_scale(amount, asset_scale, rail.token_decimals)
+        return ledger_to_token(amount, asset_scale, rail.token_decimals)
 
 
 def _log_index(confirmation: Confirmation, rail: Rail, event_name: str) -> int:

@@ -32,40 +32,32 @@ def pg_server() -> Iterator[EmbeddedPostgres]:
         server.stop()
 
 
+def _fresh_database(server: EmbeddedPostgres, prefix: str, template: str | None) -> Iterator[str]:
+    name = f"{prefix}_{os.getpid()}_{next(_counter)}"
+    admin = server.url("postgres")
+    ensure_database(admin, name, template=template)
+    try:
+        yield server.url(name)
+    finally:
+        drop_database(admin, name)
+
+
 @pytest.fixture
 def database_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
     """A new database with every migration applied, dropped after the test."""
-    name = f"t_{os.getpid()}_{next(_counter)}"
-    admin = pg_server.url("postgres")
-    ensure_database(admin, name, template=_TEMPLATE)
-    try:
-        yield pg_server.url(name)
-    finally:
-        drop_database(admin, name)
+    yield from _fresh_database(pg_server, "t", _TEMPLATE)
 
 
 @pytest.fixture
 def empty_database_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
     """A new database with no migrations applied."""
-    name = f"e_{os.getpid()}_{next(_counter)}"
-    admin = pg_server.url("postgres")
-    ensure_database(admin, name)
-    try:
-        yield pg_server.url(name)
-    finally:
-        drop_database(admin, name)
+    yield from _fresh_database(pg_server, "e", None)
 
 
 @pytest.fixture
 def database_url_b(pg_server: EmbeddedPostgres) -> Iterator[str]:
     """A second fresh migrated database, for a second node in the same test."""
-    name = f"b_{os.getpid()}_{next(_counter)}"
-    admin = pg_server.url("postgres")
-    ensure_database(admin, name, template=_TEMPLATE)
-    try:
-        yield pg_server.url(name)
-    finally:
-        drop_database(admin, name)
+    yield from _fresh_database(pg_server, "b", _TEMPLATE)
 
 
 @pytest.fixture(scope="session")

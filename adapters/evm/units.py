@@ -9,28 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.errors import InvalidAmount, LossyConversion
+
 MAX_UINT256 = 2**256 - 1
 
-
-class LossyConversion(Exception):
-    """`amount` cannot be expressed in the target scale without losing `leftover`."""
-
-    def __init__(self, amount: int, from_scale: int, to_scale: int, leftover: int) -> None:
-        self.amount = amount
-        self.from_scale = from_scale
-        self.to_scale = to_scale
-        self.leftover = leftover
-        super().__init__(
-            f"amount {amount} at scale {from_scale} does not convert exactly to scale "
-            f"{to_scale}: {leftover} would be lost"
-        )
-
-
-class InvalidAmount(ValueError):
-    def __init__(self, field: str, value: object, problem: str) -> None:
-        self.field = field
-        self.value = value
-        super().__init__(f"{field}={value!r}: {problem}")
+__all__ = [
+    "MAX_UINT256",
+    "Conversion",
+    "InvalidAmount",
+    "LossyConversion",
+    "ledger_to_token",
+    "split",
+    "token_to_ledger",
+]
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def test_a_conversion_that_would_lose_value_is_refused_with_the_leftover() -> No
     with pytest.raises(LossyConversion) as caught:
         token_to_ledger(123_456_789, token_decimals=6, asset_scale=2)
     assert caught.value.leftover == 6_789
-    assert "6789 would be lost" in str(caught.value)
+    assert "6789 minor units would be lost" in str(caught.value)
 
 
 def test_split_keeps_the_leftover_in_the_source_scale() -> None:
