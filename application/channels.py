@@ -20,7 +20,7 @@ from uuid import UUID
 
 from web3 import Web3
 
-from adapters.evm.balance_proof import BalanceProof
+from adapters.evm.balance_proof import BalanceProof, CooperativeSettlement
 from adapters.evm.errors import ChallengePeriodNotOver, OnchainChannelState, Reverted
 from adapters.evm.token import TokenClient
 from adapters.evm.token_network import TokenNetworkClient
@@ -148,6 +148,59 @@ class ChannelService:
         assert channel.onchain_id is not None
         proof = BalanceProof(channel.onchain_id, nonce, transferred_amount)
         return "0x" + self.rail_of(channel).network.sign_balance_proof(proof).hex()
+
+    # Cooperative settlement: both sign the final balances; one transaction ends the channel.
+
+    def cooperative_settlement(
+        self, channel: Channel, our_transferred: int, partner_transferred: int
+    ) -> CooperativeSettlement:
+        """The final balances with these cumulative transfers, in the contract's participant
+        order: each side gets its deposit, less what it sent, plus what it received."""
+        assert channel.onchain_id is not None
+        rail = self.rail_of(channel)
+        onchain = rail.network.channel(channel.onchain_id)
+        ours = channel.our_deposit - our_transferred + partner_transferred
+        theirs = channel.partner_deposit - partner_transferred + our_transferred
+        first_is_us = onchain.participant1.lower() == channel.our_address.lower()
+        return CooperativeSettlement(
+            channel_id=channel.onchain_id,
+            participant1=onchain.participant1,
+            participant1_balance=ours if first_is_us else theirs,
+            participant2=onchain.participant2,
+            participant2_balance=theirs if first_is_us else ours,
+        )
+
+    def sign_cooperative(self, channel: Channel, settlement: CooperativeSettlement) -> str:
+        return "0x" + self.rail_of(channel).network.sign_cooperative_settlement(settlement).hex()
+
+    def verify_cooperative(
+        self, channel: Channel, settlement: CooperativeSettlement, signature: str
+    ) -> None:
+        """Raises InvalidProofSignature unless the partner signed these terms."""
+        self.rail_of(channel).network.verify_cooperative_settlement(
+            settlement, bytes.fromhex(signature.removeprefix("0x")), channel.partner_address
+        )
+
+    def settle_cooperatively(
+        self, channel_id: UUID, settlement: CooperativeSettlement, ours: str, theirs: str
+    ) -> str:
+        """Submits cooperativeSettle (recorded before broadcast) and records the channel settled."""
+        channel = self.app.channel(channel_id)
+        rail = self.rail_of(channel)
+        first_is_us = settlement.participant1.lower() == channel.our_address.lower()
+        one, two = (ours, theirs) if first_is_us else (theirs, ours)
+        confirmation = self._transact(
+            channel_id,
+            rail,
+            "cooperative_settle",
+            lambda: rail.network.prepare_cooperative_settle(
+                settlement,
+                bytes.fromhex(one.removeprefix("0x")),
+                bytes.fromhex(two.removeprefix("0x")),
+            ),
+        )
+        self._record_settled(channel_id, rail, confirmation)
+        return confirmation.tx_hash
 
     def abandon(self, channel_id: UUID, reason: str) -> None:
         self.app.change_channel(channel_id, lambda c: c.abandon(reason))

@@ -16,8 +16,15 @@ from typing import Any
 
 from adapters.claims.client import ClaimClient
 from adapters.claims.handler import ClaimOutcome
-from adapters.claims.messages import ChannelRef, Claim, RejectionCode, SignedProof
-from adapters.evm.balance_proof import BalanceProof, InvalidProofSignature
+from adapters.claims.messages import (
+    ChannelRef,
+    Claim,
+    ClaimAccepted,
+    CooperativeTerms,
+    RejectionCode,
+    SignedProof,
+)
+from adapters.evm.balance_proof import BalanceProof, CooperativeSettlement, InvalidProofSignature
 from application.channel_directory import ChannelDirectory
 from application.channels import ChannelService
 from application.ledger_app import NotFound, SettlementLedger
@@ -40,7 +47,13 @@ class ClaimDelivery:
         self.tokens = tokens
         self.timeout_seconds = timeout_seconds
 
-    def claim_for(self, account: PeerAccount, settlement: Settlement, channel: Channel) -> Claim:
+    def claim_for(
+        self,
+        account: PeerAccount,
+        settlement: Settlement,
+        channel: Channel,
+        terms: CooperativeTerms | None = None,
+    ) -> Claim:
         assert settlement.nonce is not None and settlement.transferred_amount is not None
         assert settlement.signature is not None and channel.onchain_id is not None
         return Claim(
@@ -61,17 +74,42 @@ class ClaimDelivery:
                 locks_root=EMPTY_LOCKS_ROOT,
                 signature=settlement.signature,
             ),
+            cooperative_settle=terms,
         )
 
     def deliver(self, account: PeerAccount, settlement: Settlement, channel: Channel) -> str:
+        accepted = self._post(account, self.claim_for(account, settlement, channel))
+        return f"{accepted.status}:{accepted.receipt}"
+
+    def deliver_cooperatively(
+        self,
+        account: PeerAccount,
+        settlement: Settlement,
+        channel: Channel,
+        terms: CooperativeSettlement,
+        our_signature: str,
+    ) -> tuple[str, str]:
+        """Delivers the claim with signed final balances; returns the receipt and the peer's
+        signature of the same balances."""
+        offered = CooperativeTerms(
+            participant1=terms.participant1,
+            participant1_balance=str(terms.participant1_balance),
+            participant2=terms.participant2,
+            participant2_balance=str(terms.participant2_balance),
+            signature=our_signature,
+        )
+        accepted = self._post(account, self.claim_for(account, settlement, channel, offered))
+        if accepted.cooperative_signature is None:
+            raise DeliveryNotPossible(account.peer_id, "did not sign the cooperative settlement")
+        return f"{accepted.status}:{accepted.receipt}", accepted.cooperative_signature
+
+    def _post(self, account: PeerAccount, claim: Claim) -> ClaimAccepted:
         if account.claims_url is None:
             raise DeliveryNotPossible(account.peer_id, "has no registered claims endpoint")
         token = self.tokens.get(account.peer_id)
         if token is None:
             raise DeliveryNotPossible(account.peer_id, "has no claims token configured")
-        client = ClaimClient(account.claims_url, token, self.timeout_seconds)
-        accepted = client.deliver(self.claim_for(account, settlement, channel))
-        return f"{accepted.status}:{accepted.receipt}"
+        return ClaimClient(account.claims_url, token, self.timeout_seconds).deliver(claim)
 
 
 class DeliveryNotPossible(Exception):
@@ -121,7 +159,7 @@ class ClaimReceiver:
             )
         receipt = f"{self.node_id}:{claim.claim_id}"
         if claim.claim_id in account.claims_received:
-            return ClaimOutcome.already_credited(receipt)
+            return self._already(claim, receipt)
         if account.paused_reason is not None:
             return _reject(RejectionCode.PAUSED, f"account is paused: {account.paused_reason}")
         if (account.address or "").lower() != claim.sender_address.lower():
@@ -176,6 +214,11 @@ class ClaimReceiver:
                 return _reject(
                     RejectionCode.INVALID, f"amount={claim.amount} but the proof pays {paid} more"
                 )
+        terms = None
+        if claim.cooperative_settle is not None:
+            terms = self._terms(channel, claim)
+            if isinstance(terms, ClaimOutcome):
+                return terms
         verdict = self.app.change_together(
             channel.id,
             Channel,
@@ -185,14 +228,65 @@ class ClaimReceiver:
         )
         if verdict is ProofVerdict.ACCEPTED:
             log.info("claim credited", extra={"claim_id": claim.claim_id, "amount": claim.amount})
-            return ClaimOutcome.credited(receipt)
+            return ClaimOutcome.credited(receipt, self._sign_terms(channel.id, terms))
         if verdict is ProofVerdict.DUPLICATE:
-            return ClaimOutcome.already_credited(receipt)
+            return ClaimOutcome.already_credited(receipt, self._sign_terms(channel.id, terms))
         log.warning("stale claim: suspected double spend", extra={"claim_id": claim.claim_id})
         return _reject(
             RejectionCode.STALE_PROOF,
             f"nonce {proof.nonce} does not move past {channel.partner_nonce}",
         )
+
+    def _terms(self, channel: Channel, claim: Claim) -> CooperativeSettlement | ClaimOutcome:
+        """The final balances as this node sees them with the claim's proof, if the sender's
+        terms are the same and carry the partner's signature; else the rejection."""
+        offered = claim.cooperative_settle
+        assert offered is not None
+        expected = self.channels.cooperative_settlement(
+            channel, channel.our_transferred, claim.proof.transferred_amount_int
+        )
+        mine = (
+            expected.participant1.lower(),
+            expected.participant1_balance,
+            expected.participant2.lower(),
+            expected.participant2_balance,
+        )
+        theirs = (
+            offered.participant1.lower(),
+            int(offered.participant1_balance),
+            offered.participant2.lower(),
+            int(offered.participant2_balance),
+        )
+        if mine != theirs:
+            return _reject(
+                RejectionCode.INVALID,
+                f"cooperative_settle: terms {theirs} differ from this node's {mine}",
+            )
+        try:
+            self.channels.verify_cooperative(channel, expected, offered.signature)
+        except InvalidProofSignature as error:
+            return _reject(RejectionCode.BAD_SIGNATURE, f"cooperative_settle: {error}")
+        return expected
+
+    def _sign_terms(self, channel_id: Any, terms: CooperativeSettlement | None) -> str | None:
+        """Signs the agreed final balances and stops paying on this channel: it is ending."""
+        if terms is None:
+            return None
+        channel = self.app.channel(channel_id)
+        self.app.change_channel(channel_id, lambda c: c.abandon("cooperative settlement agreed"))
+        return self.channels.sign_cooperative(channel, terms)
+
+    def _already(self, claim: Claim, receipt: str) -> ClaimOutcome:
+        """A claim credited before; its cooperative terms are signed again (deterministically)."""
+        if claim.cooperative_settle is None:
+            return ClaimOutcome.already_credited(receipt)
+        channel = self._channel(claim.channel, claim.proof.transferred_amount_int)
+        if channel is None:
+            return ClaimOutcome.already_credited(receipt)
+        terms = self._terms(channel, claim)
+        if isinstance(terms, ClaimOutcome):
+            return terms
+        return ClaimOutcome.already_credited(receipt, self._sign_terms(channel.id, terms))
 
     def _record(self, channel: Channel, account: PeerAccount, claim: Claim) -> ProofVerdict:
         proof = claim.proof

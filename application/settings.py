@@ -33,6 +33,10 @@ class SettlementPolicySettings(BaseModel):
         default=True,
         description="Open a channel when a peer registers, not at its first settlement.",
     )
+    onchain_mode: Literal["off", "cooperative"] = Field(
+        default="off",
+        description="cooperative: each settlement also ends its channel on chain, cooperatively.",
+    )
     deposit_multiple: int = Field(
         default=3, ge=1, description="Channel deposits (initial and top-up headroom) in thresholds."
     )

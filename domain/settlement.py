@@ -207,15 +207,20 @@ class Settlement(Aggregate):
 
     class Delivered(Aggregate.Event):
         receipt: str
+        onchain_tx_hash: str | None
         at: datetime
 
-    def delivered(self, receipt: str, at: datetime) -> None:
+    def delivered(self, receipt: str, at: datetime, onchain_tx_hash: str | None = None) -> None:
+        """The peer acknowledged the claim; `onchain_tx_hash` when it was also settled on chain
+        cooperatively."""
         self._advance(SettlementStatus.DELIVERED)
-        self._delivered(receipt=receipt, at=at)
+        self._delivered(receipt=receipt, onchain_tx_hash=onchain_tx_hash, at=at)
 
     @event(Delivered)
-    def _delivered(self, receipt: str, at: datetime) -> None:
+    def _delivered(self, receipt: str, onchain_tx_hash: str | None, at: datetime) -> None:
         self.status = SettlementStatus.DELIVERED
+        if onchain_tx_hash:
+            self.tx_hash = onchain_tx_hash
         self.updated_at = at
 
     class LedgerPosted(Aggregate.Event):

@@ -69,7 +69,10 @@ def _assignments(event: Any) -> dict[str, Any]:
     if isinstance(event, Settlement.ProofSigned):
         return {"status": SettlementStatus.PROOF_SIGNED.value, "nonce": event.nonce}
     if isinstance(event, Settlement.Delivered):
-        return {"status": SettlementStatus.DELIVERED.value}
+        values = {"status": SettlementStatus.DELIVERED.value}
+        if event.onchain_tx_hash:
+            values["tx_hash"] = event.onchain_tx_hash
+        return values
     if isinstance(event, Settlement.LedgerPosted):
         return {"status": SettlementStatus.LEDGER_POSTED.value}
     if isinstance(event, Settlement.Completed):

@@ -188,7 +188,12 @@ class ClaimRequestHandler(BaseHTTPRequestHandler):
                 "duplicate" if outcome.duplicate else "accepted"
             )
             logger.info("claim %s", status, extra={**facts, "receipt": outcome.receipt})
-            answer = ClaimAccepted(claim_id=claim.claim_id, status=status, receipt=outcome.receipt)
+            answer = ClaimAccepted(
+                claim_id=claim.claim_id,
+                status=status,
+                receipt=outcome.receipt,
+                cooperative_signature=outcome.cooperative_signature,
+            )
             self._send_json(HTTPStatus.OK, answer.model_dump(mode="json"))
             return
         logger.warning(

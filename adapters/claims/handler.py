@@ -21,6 +21,7 @@ class ClaimOutcome:
     error: str | None = None
     detail: str = ""
     receipt: str = ""
+    cooperative_signature: str | None = None  # the receiver's signature of the claim's terms
 
     def __post_init__(self) -> None:
         if self.accepted and self.error is not None:
@@ -31,12 +32,19 @@ class ClaimOutcome:
             raise ValueError("duplicate=True: only an accepted claim can be a duplicate")
 
     @classmethod
-    def credited(cls, receipt: str) -> ClaimOutcome:
-        return cls(accepted=True, receipt=receipt)
+    def credited(cls, receipt: str, cooperative_signature: str | None = None) -> ClaimOutcome:
+        return cls(accepted=True, receipt=receipt, cooperative_signature=cooperative_signature)
 
     @classmethod
-    def already_credited(cls, receipt: str) -> ClaimOutcome:
-        return cls(accepted=True, duplicate=True, receipt=receipt)
+    def already_credited(
+        cls, receipt: str, cooperative_signature: str | None = None
+    ) -> ClaimOutcome:
+        return cls(
+            accepted=True,
+            duplicate=True,
+            receipt=receipt,
+            cooperative_signature=cooperative_signature,
+        )
 
     @classmethod
     def rejected(cls, error: RejectionCode | str, detail: str) -> ClaimOutcome:

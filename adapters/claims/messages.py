@@ -85,6 +85,17 @@ class SignedProof(_Message):
         return int(self.locked_amount)
 
 
+class CooperativeTerms(_Message):
+    """Final balances that end the channel on chain (cooperativeSettle), signed by the sender;
+    the receiver signs the same terms back if they match its own view of the channel."""
+
+    participant1: Address
+    participant1_balance: Uint256Text
+    participant2: Address
+    participant2_balance: Uint256Text
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
 class Claim(_Message):
     """A signed balance proof sent to a peer, paying `amount` more than the previous claim."""
 
@@ -96,6 +107,7 @@ class Claim(_Message):
     amount: PositiveUint256Text
     channel: ChannelRef
     proof: SignedProof
+    cooperative_settle: CooperativeTerms | None = None
 
     @property
     def amount_int(self) -> int:
@@ -109,6 +121,7 @@ class ClaimAccepted(_Message):
     claim_id: str
     status: Literal["accepted", "duplicate"]
     receipt: str
+    cooperative_signature: str | None = None
 
 
 class ClaimRejected(_Message):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any
 from uuid import UUID
 
 from application.failpoints import failpoint
@@ -49,6 +50,7 @@ class SettlementSteps:
     policy: RetryPolicy
     clock: Callable[[], datetime]
     rng: random.Random
+    onchain_mode: str = "off"  # "cooperative": each settlement also ends the channel on chain
 
     def step(self, settlement_id: UUID) -> Progress:
         settlement = self.app.settlement(settlement_id)
@@ -93,9 +95,12 @@ class SettlementSteps:
             failpoint("after_sign")
         elif status == SettlementStatus.PROOF_SIGNED:
             channel = self.app.load(_channel_id(settlement), Channel)
-            receipt = self.claims.deliver(account, settlement, channel)
-            failpoint("after_deliver")
-            self.app.change_settlement(sid, lambda s: s.delivered(receipt, self.clock()))
+            if self.onchain_mode == "cooperative":
+                self._deliver_and_settle_on_chain(settlement, account, channel)
+            else:
+                receipt = self.claims.deliver(account, settlement, channel)
+                failpoint("after_deliver")
+                self.app.change_settlement(sid, lambda s: s.delivered(receipt, self.clock()))
         elif status == SettlementStatus.DELIVERED:
 
             def post(a: PeerAccount, s: Settlement) -> None:
@@ -112,6 +117,24 @@ class SettlementSteps:
             log.info("settlement completed", extra={"settlement_id": str(sid)})
             return Progress.FINISHED
         return Progress.ADVANCED
+
+    def _deliver_and_settle_on_chain(
+        self, settlement: Settlement, account: PeerAccount, channel: Channel
+    ) -> None:
+        """On-chain mode: the claim carries the signed final balances; with the peer's signature
+        back, one cooperativeSettle pays both sides and ends the channel."""
+        channels: Any = self.channels
+        claims: Any = self.claims
+        terms = channels.cooperative_settlement(
+            channel, channel.our_transferred, channel.partner_transferred
+        )
+        ours = channels.sign_cooperative(channel, terms)
+        receipt, theirs = claims.deliver_cooperatively(account, settlement, channel, terms, ours)
+        failpoint("after_deliver")
+        tx_hash = channels.settle_cooperatively(channel.id, terms, ours, theirs)
+        self.app.change_settlement(
+            settlement.id, lambda s: s.delivered(receipt, self.clock(), onchain_tx_hash=tx_hash)
+        )
 
     def _sign(self, settlement: Settlement, account: PeerAccount) -> None:
         channel = self.app.load(_channel_id(settlement), Channel)

@@ -215,6 +215,7 @@ def build_settlement_process(
         policy,
         clock,
         rng or random.Random(),
+        onchain_mode=settings.settlement.onchain_mode,
     )
     executor = SettlementExecutor(
         steps,

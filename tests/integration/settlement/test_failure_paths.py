@@ -246,3 +246,41 @@ def test_circuit_breaker_opens_on_failures_and_closes_after_a_good_probe(
     finally:
         a.close()
         b.close()
+
+
+def test_on_chain_mode_settles_each_channel_cooperatively(
+    chain: tuple[Web3, DevelopmentRails], database_url: str, database_url_b: str
+) -> None:
+    """With SETTLE_SETTLEMENT__ONCHAIN_MODE=cooperative the claim carries signed final balances,
+    the payee signs them back, and one cooperativeSettle pays both sides; the next settlement
+    opens a new channel."""
+    a, b, clock = pair(chain, database_url, database_url_b, ("local-a",))
+    a.process.steps.onchain_mode = "cooperative"
+    try:
+        rail = b.process.rails["local-a"]
+        before = rail.token.balance_of(b.signer.address)
+        paid = 0
+        for round_ in range(2):
+            owe(a, b, 6_000_000, f"coop-{round_}")
+            latest = settle(a, clock)[-1]
+            assert latest["status"] == "completed"
+            paid += int(latest["amount"])
+        settlements = queries.settlements(a.node.database_url)
+        channels = {a.node.app.settlement(s["settlement_id"]).channel_id for s in settlements}
+        assert len(channels) == 2  # each settlement ended its channel; the next opened anew
+        for channel_id in channels:
+            assert channel_id is not None
+            assert a.node.app.load(channel_id, Channel).state == "settled"
+            names = events(a, channel_id)
+            assert names.count("TransactionSigned") == names.count("TransactionConfirmed")
+        # Exactly what was paid reached B's key on chain (B deposited nothing of its own).
+        assert rail.token.balance_of(b.signer.address) - before == paid * 10**12
+        b.node.catch_up_read_models()
+        a.node.catch_up_read_models()
+        [b_view] = queries.balances(b.node.database_url)
+        [a_view] = queries.balances(a.node.database_url)
+        assert b_view["receivable"] == a_view["payable"]
+        assert all(s["tx_hash"] for s in settlements)  # the on-chain settlement, recorded
+    finally:
+        a.close()
+        b.close()
