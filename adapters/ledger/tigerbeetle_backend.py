@@ -86,23 +86,20 @@ class TigerBeetleLedger:
         return answers
 
     def lookup_accounts(self, ids: Sequence[int]) -> list[AccountBalance]:
-        found: list[AccountBalance] = []
-        for start in range(0, len(ids), BATCH_LIMIT):
-            part = list(ids[start : start + BATCH_LIMIT])
-            accounts = self._call(
-                "lookup_accounts", partial(tb.ClientSync.lookup_accounts, accounts=part)
-            )
-            found += [_balance(a) for a in accounts]
-        return found
+        found = self._lookup("lookup_accounts", "accounts", ids)
+        return [_balance(a) for a in found]
 
     def lookup_transfers(self, ids: Sequence[int]) -> list[Transfer]:
-        found: list[Transfer] = []
+        found = self._lookup("lookup_transfers", "transfers", ids)
+        return [_transfer(t) for t in found]
+
+    def _lookup(self, operation: str, argument: str, ids: Sequence[int]) -> list[Any]:
+        """Looks ids up in requests of at most the client's batch limit."""
+        method = getattr(tb.ClientSync, operation)
+        found: list[Any] = []
         for start in range(0, len(ids), BATCH_LIMIT):
             part = list(ids[start : start + BATCH_LIMIT])
-            transfers = self._call(
-                "lookup_transfers", partial(tb.ClientSync.lookup_transfers, transfers=part)
-            )
-            found += [_transfer(t) for t in transfers]
+            found += self._call(operation, partial(method, **{argument: part}))
         return found
 
     def account_transfers(self, query: TransferQuery) -> list[Transfer]:
