@@ -18,9 +18,10 @@ import psycopg
 from web3 import Web3
 
 from adapters.evm.watcher import ChainWatcher, ChannelLog
+from application.app import SettlementApp
 from application.channel_directory import ChannelDirectory
 from application.channels import Rail
-from application.ledger_app import AlreadyExists, SettlementLedger
+from application.store import AlreadyExists
 from domain.channel import Channel, ChannelState
 from domain.errors import IllegalTransition
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 class ChainSync:
     def __init__(
         self,
-        app: SettlementLedger,
+        app: SettlementApp,
         database_url: str,
         directory: ChannelDirectory,
         rail: Rail,

@@ -26,10 +26,11 @@ from adapters.evm.token import TokenClient
 from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import Confirmation, SignedTransaction
 from adapters.evm.units import ledger_to_token
+from application.app import SettlementApp
 from application.channel_directory import ChannelDirectory
 from application.failpoints import failpoint
-from application.ledger_app import AlreadyExists, SettlementLedger
 from application.processes.ports import ChannelReadiness
+from application.store import AlreadyExists
 from domain.channel import Channel, ChannelState
 from domain.peer_account import PeerAccount
 
@@ -88,7 +89,7 @@ class Rail:
 class ChannelService:
     def __init__(
         self,
-        app: SettlementLedger,
+        app: SettlementApp,
         directory: ChannelDirectory,
         rails: dict[str, Rail],
         deposit_multiple: int,

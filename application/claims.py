@@ -25,9 +25,10 @@ from adapters.claims.messages import (
     SignedProof,
 )
 from adapters.evm.balance_proof import BalanceProof, CooperativeSettlement, InvalidProofSignature
+from application.app import SettlementApp
 from application.channel_directory import ChannelDirectory
 from application.channels import ChannelService
-from application.ledger_app import NotFound, SettlementLedger
+from application.store import NotFound
 from domain.channel import Channel, ProofVerdict
 from domain.errors import DomainError, ExceedsReceivable, LossyConversion
 from domain.money import convert_scale
@@ -125,7 +126,7 @@ class ClaimReceiver:
 
     def __init__(
         self,
-        app: SettlementLedger,
+        app: SettlementApp,
         node_id: str,
         directory: ChannelDirectory,
         channels: ChannelService,

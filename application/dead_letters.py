@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from application import queries
-from application.ledger_app import SettlementLedger
+from application.app import SettlementApp
 from application.processes.ports import ClaimPort
 from domain.channel import Channel
 from domain.errors import IllegalTransition
@@ -28,7 +28,7 @@ def dead_letters(database_url: str) -> list[dict[str, Any]]:
 
 
 def retry_dead_letter(
-    app: SettlementLedger,
+    app: SettlementApp,
     settlement_id: UUID,
     clock: Callable[[], datetime],
     claims: ClaimPort | None = None,
@@ -68,7 +68,7 @@ def retry_dead_letter(
 
 
 def discard_dead_letter(
-    app: SettlementLedger, settlement_id: UUID, clock: Callable[[], datetime]
+    app: SettlementApp, settlement_id: UUID, clock: Callable[[], datetime]
 ) -> None:
     _require_open_dead_letter(app.settlement(settlement_id))
     app.change_settlement(

@@ -18,14 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration" / "evm"))
 
-from evm_rail import SETTLE_TIMEOUT, Rail, build_rail
-
-from adapters.evm.anvil import AnvilProcess
 from adapters.evm.artifacts import default_out_dir
 from adapters.evm.balance_proof import BalanceProof, CooperativeSettlement
 from adapters.evm.chains import advance_time, connect_rpc
 from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import Confirmation, SignedTransaction
+from devtools.anvil import AnvilProcess
+from tests.support.evm_rail import SETTLE_TIMEOUT, Rail, build_rail
 
 Samples = dict[str, list[tuple[int, float]]]
 

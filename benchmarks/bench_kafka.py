@@ -28,18 +28,18 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from adapters.kafka.admin import ensure_topics
 from adapters.kafka.producer import KafkaMessageProducer, producer_config
 from adapters.kafka.settings import KafkaSettings
-from adapters.kafka.tansu import TansuBroker
 from adapters.kafka.telemetry import AggregateLoader
+from application.app import SettlementApp
 from application.event_store import postgres_env
-from application.ledger_app import SettlementLedger
 from benchmarks.common import benchmark_database
+from devtools.tansu import TansuBroker
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry
 from projections.kafka_publisher import KafkaPublisher
 from projections.runner import PositionedEvent, ProjectionRunner
 
 
-def record_events(app: SettlementLedger, count: int, peers: int = 20) -> None:
+def record_events(app: SettlementApp, count: int, peers: int = 20) -> None:
     names = [f"peer-{i}" for i in range(peers)]
     for name in names:
         app.open_peer_account(name, Asset("USD", 2), 10**15, 0, 2**100)
@@ -65,7 +65,7 @@ def direct_baseline(settings: KafkaSettings, messages: list) -> float:
 
 
 def publish_with_projection(
-    app: SettlementLedger, url: str, settings: KafkaSettings, batch_size: int
+    app: SettlementApp, url: str, settings: KafkaSettings, batch_size: int
 ) -> tuple[int, float]:
     """Publishes every recorded event from position 0; returns (events, seconds)."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -84,7 +84,7 @@ def publish_with_projection(
         producer.close()
 
 
-def _loader(app: SettlementLedger) -> AggregateLoader:
+def _loader(app: SettlementApp) -> AggregateLoader:
     return lambda aggregate_id, version: app.repository.get(aggregate_id, version=version)
 
 
@@ -111,7 +111,7 @@ def main() -> None:
 
 
 def _measure(url: str, broker: TansuBroker, args: argparse.Namespace) -> tuple[Any, ...]:
-    app = SettlementLedger(env=postgres_env(url))
+    app = SettlementApp(env=postgres_env(url))
     try:
         record_events(app, args.events)
         settings = KafkaSettings(

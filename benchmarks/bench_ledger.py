@@ -27,14 +27,14 @@ import psycopg
 import tigerbeetle as tb
 
 from adapters.ledger.chart import Chart
-from adapters.ledger.local_replica import LocalReplica
 from adapters.ledger.port import Account, LedgerPort
 from adapters.ledger.postgres_backend import PostgresLedger
 from adapters.ledger.postgres_rows import TRANSFER_COLUMNS, copy_rows
 from adapters.ledger.tigerbeetle_backend import TigerBeetleLedger
+from application.app import SettlementApp
 from application.event_store import postgres_env
-from application.ledger_app import SettlementLedger
 from benchmarks.common import benchmark_database
+from devtools.tigerbeetle_replica import LocalReplica
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry
 from projections.ledger_postings import LedgerPostingsProjection
@@ -44,7 +44,7 @@ REQUEST_SIZES = (100, 8189)
 
 
 def through_projection(
-    app: SettlementLedger, url: str, ledger: LedgerPort, size: int, total: int
+    app: SettlementApp, url: str, ledger: LedgerPort, size: int, total: int
 ) -> float:
     """Transfers per second posted by the projection, `size` transfers per ledger request."""
     peer = f"bench-{secrets.token_hex(4)}"
@@ -125,7 +125,7 @@ def tigerbeetle_floor(ledger: TigerBeetleLedger, total: int) -> float:
 
 
 def run_backend(name: str, ledger: LedgerPort, url: str, total: int) -> list[tuple[str, float]]:
-    app = SettlementLedger(env=postgres_env(url))
+    app = SettlementApp(env=postgres_env(url))
     try:
         if isinstance(ledger, TigerBeetleLedger):
             floor = (

@@ -17,8 +17,8 @@ import psycopg
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from application.app import SettlementApp
 from application.event_store import postgres_env
-from application.ledger_app import SettlementLedger
 from benchmarks.common import benchmark_database, timed
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry
@@ -63,7 +63,7 @@ def copy_floor(url: str, batches: list[list[PacketEntry]]) -> float:
 
 
 def system(url: str, batches: list[list[PacketEntry]], tag: str) -> float:
-    app = SettlementLedger(env=postgres_env(url))
+    app = SettlementApp(env=postgres_env(url))
     for p in range(PEERS):
         app.open_peer_account(f"{tag}-peer{p}", Asset("USD", 2), 10**30, 0, 10**30)
     runner = ProjectionRunner(app, url, BalancesProjection(), batch_size=500)

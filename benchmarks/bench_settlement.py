@@ -26,19 +26,19 @@ from eth_account import Account
 from adapters.claims.client import ClaimClient
 from adapters.claims.handler import ClaimOutcome
 from adapters.claims.messages import Claim
-from adapters.claims.server import ClaimServer
-from adapters.evm.anvil import AnvilProcess
 from adapters.evm.balance_proof import BalanceProof, ProofDomain, sign, verify
 from adapters.evm.chains import connect_rpc
 from adapters.signing.local_key import LocalKeySigner
 from application.clock import system_clock
-from application.dev_chain import deploy_rails, fund_participant
-from application.settings import Settings
-from application.wiring import open_node
-from application.wiring import service as node_service
 from benchmarks.common import benchmark_database
+from bootstrap import service as node_service
+from bootstrap.node import open_node
+from bootstrap.settings import Settings
+from devtools.anvil import AnvilProcess
+from devtools.dev_chain import deploy_rails, fund_participant
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
+from entrypoints.http.claims_server import ClaimServer
 
 TOKEN = "bench"
 USD = Asset("USD", 6)
@@ -159,10 +159,10 @@ def crossing_to_completion(url: str) -> list[float]:
     events themselves recorded them."""
     import psycopg
 
+    from application.app import SettlementApp
     from application.event_store import postgres_env
-    from application.ledger_app import SettlementLedger
 
-    app = SettlementLedger(env=postgres_env(url))
+    app = SettlementApp(env=postgres_env(url))
     latencies = []
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT settlement_id, account_id FROM settlements").fetchall()

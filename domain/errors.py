@@ -7,12 +7,18 @@ class DomainError(Exception):
     """An illegal command: nothing was recorded."""
 
 
-class InvalidAmount(DomainError):
+class InvalidField(DomainError):
+    """A field that is not what the command accepts: a name, an address, a URL, a reason, a time."""
+
     def __init__(self, field: str, value: object, problem: str) -> None:
         self.field = field
         self.value = value
         self.problem = problem
         super().__init__(f"{field}={value!r}: {problem}")
+
+
+class InvalidAmount(InvalidField):
+    """An amount that is not a whole number of minor units within range."""
 
 
 class LossyConversion(DomainError):

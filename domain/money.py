@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.errors import InvalidAmount, LossyConversion
+from domain.errors import InvalidAmount, InvalidField, LossyConversion
 
 MAX_AMOUNT = 2**128 - 1
 """The largest amount a balance may hold (TigerBeetle's u128)."""
@@ -19,9 +19,9 @@ class Asset:
 
     def __post_init__(self) -> None:
         if not self.code or len(self.code) > 16 or not self.code.isascii():
-            raise InvalidAmount("asset_code", self.code, "must be 1 to 16 ASCII characters")
+            raise InvalidField("asset_code", self.code, "must be 1 to 16 ASCII characters")
         if not 0 <= self.scale <= 38:
-            raise InvalidAmount("asset_scale", self.scale, "must be between 0 and 38")
+            raise InvalidField("asset_scale", self.scale, "must be between 0 and 38")
 
 
 def check_amount(field: str, value: object, *, allow_zero: bool = False) -> int:

@@ -23,6 +23,7 @@ from domain.errors import (
     InsufficientPayable,
     InvalidAmount,
     InvalidBatch,
+    InvalidField,
     SettlementIdReused,
     UnknownSettlement,
 )
@@ -117,7 +118,7 @@ class PeerAccount(Aggregate):
         credit_limit: int,
     ) -> PeerAccount:
         if not peer_id or len(peer_id) > 128:
-            raise InvalidAmount("peer_id", peer_id, "must be 1 to 128 characters")
+            raise InvalidField("peer_id", peer_id, "must be 1 to 128 characters")
         _check_threshold(threshold, settle_to)
         check_amount("credit_limit", credit_limit, allow_zero=True)
         return cls(
@@ -295,13 +296,13 @@ class PeerAccount(Aggregate):
     ) -> bool:
         """Records the peer's chain address, rails and claims endpoint; False if unchanged."""
         if not (address.startswith("0x") and len(address) == 42):
-            raise InvalidAmount("address", address, "must be a 0x-prefixed 20-byte hex address")
+            raise InvalidField("address", address, "must be a 0x-prefixed 20-byte hex address")
         if not rails or len(set(rails)) != len(rails):
-            raise InvalidAmount("rails", rails, "must name at least one rail, each once")
+            raise InvalidField("rails", rails, "must name at least one rail, each once")
         if preferred_rail not in rails:
-            raise InvalidAmount("preferred_rail", preferred_rail, f"must be one of {rails}")
+            raise InvalidField("preferred_rail", preferred_rail, f"must be one of {rails}")
         if not claims_url.startswith(("http://", "https://")):
-            raise InvalidAmount("claims_url", claims_url, "must be an http(s) URL")
+            raise InvalidField("claims_url", claims_url, "must be an http(s) URL")
         current = (self.address, self.rails, self.preferred_rail, self.claims_url)
         if current == (address, list(rails), preferred_rail, claims_url):
             return False
@@ -326,7 +327,7 @@ class PeerAccount(Aggregate):
 
     def pause(self, reason: str) -> None:
         if not reason:
-            raise InvalidAmount("reason", reason, "a pause needs a reason")
+            raise InvalidField("reason", reason, "a pause needs a reason")
         if self.paused_reason is None:
             self._pause(reason=reason)
 

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import IllegalTransition, InvalidAmount
+from domain.errors import IllegalTransition, InvalidField
 from domain.ids import derive_id
 from domain.money import check_amount
 
@@ -102,7 +102,7 @@ class Settlement(Aggregate):
     ) -> Settlement:
         check_amount("amount", amount)
         if at.tzinfo is None:
-            raise InvalidAmount("at", at, "must be timezone-aware")
+            raise InvalidField("at", at, "must be timezone-aware")
         return cls(
             settlement_key=settlement_key,
             account_id=account_id,
@@ -267,7 +267,7 @@ class Settlement(Aggregate):
     ) -> None:
         self._require_active("record a failed attempt")
         if retryable and next_attempt_at is None:
-            raise InvalidAmount("next_attempt_at", None, "a retryable failure needs a next attempt")
+            raise InvalidField("next_attempt_at", None, "a retryable failure needs a next attempt")
         self._attempt_failed(
             attempt=self.attempts + 1,
             error_class=error_class,
@@ -350,7 +350,7 @@ class Settlement(Aggregate):
             state = str(self.status) if self.resolution is None else f"resolved ({self.resolution})"
             raise IllegalTransition("Settlement", self.id, state, "resolve a dead letter")
         if resolution not in ("retried", "redelivered", "discarded"):
-            raise InvalidAmount(
+            raise InvalidField(
                 "resolution", resolution, "must be retried, redelivered or discarded"
             )
         if resolution == "discarded" and self.has_signed_proof:

@@ -5,15 +5,11 @@ posted to the ledger in large requests, and only then, once the ledger acknowled
 the runner commit the tracking record together with this projection's own state. A crash
 in between replays the batch: the same ids come back as `exists`, which counts as success.
 `exists with different fields` or any other refusal stops the projection loudly.
-
-Run on its own: python -m projections.ledger_postings --database-url URL
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -159,38 +155,3 @@ def _save_state(cursor: psycopg.Cursor[Any], state: PostingState) -> None:
                 for key, h in ((k, state.holds[k]) for k in state.changed_holds)
             ],
         )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Catches the ledger up with the event store, then exits (used by the crash test)."""
-    from adapters.ledger.factory import build_chart, build_ledger
-    from application.event_store import postgres_env
-    from application.ledger_app import SettlementLedger
-    from application.settings import load_settings
-    from projections.runner import ProjectionRunner
-
-    parser = argparse.ArgumentParser(prog="python -m projections.ledger_postings")
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--batch-size", type=int, default=500)
-    args = parser.parse_args(argv)
-    settings = load_settings().ledger
-    ledger = build_ledger(settings, args.database_url)
-    app = SettlementLedger(env=postgres_env(args.database_url, pool_size=2))
-    runner = ProjectionRunner(
-        app,
-        args.database_url,
-        LedgerPostingsProjection(ledger, build_chart(settings)),
-        batch_size=args.batch_size,
-    )
-    try:
-        applied = runner.catch_up()
-        print(f"applied {applied} events; position {runner.position()}")
-    finally:
-        runner.close()
-        ledger.close()
-        app.close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

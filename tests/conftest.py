@@ -63,8 +63,8 @@ def database_url_b(pg_server: EmbeddedPostgres) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def anvil_url() -> Iterator[str]:
     """One Anvil node on 127.0.0.1 for the session (contracts built first), killed at the end."""
-    from adapters.evm.anvil import ANVIL, INSTALL_COMMAND, AnvilProcess
     from adapters.evm.artifacts import default_out_dir
+    from devtools.anvil import ANVIL, INSTALL_COMMAND, AnvilProcess
 
     repo = Path(__file__).resolve().parents[1]
     if not ANVIL.exists():

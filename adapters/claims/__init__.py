@@ -17,7 +17,7 @@ from adapters.claims.messages import (
     RejectionCode,
     SignedProof,
 )
-from adapters.claims.server import ClaimServer
+from entrypoints.http.claims_server import ClaimServer
 
 __all__ = [
     "MAX_UINT256",

@@ -17,8 +17,8 @@ from uuid import UUID
 
 import psycopg
 
+from application.app import SettlementApp
 from application.channels import ChannelService
-from application.ledger_app import SettlementLedger
 from domain.channel import Channel, ChannelState
 from domain.peer_account import PeerAccount
 from projections.runner import PositionedEvent, Projection
@@ -31,7 +31,7 @@ class ChannelProvisioner(Projection):
 
     def __init__(
         self,
-        app: SettlementLedger,
+        app: SettlementApp,
         channels: ChannelService,
         clock: Callable[[], datetime],
         parallelism: int = 8,

@@ -17,7 +17,8 @@ from typing import Any
 
 import psycopg
 
-from application.ledger_app import NotFound, SettlementLedger
+from application.app import SettlementApp
+from application.store import NotFound
 from domain.peer_account import PeerAccount
 from domain.settlement import SettlementStatus
 from projections.runner import PositionedEvent, Projection
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 class SettlementMonitor(Projection):
     name = "settlement_monitor"
 
-    def __init__(self, app: SettlementLedger, clock: Callable[[], datetime]) -> None:
+    def __init__(self, app: SettlementApp, clock: Callable[[], datetime]) -> None:
         self.app = app
         self.clock = clock
 

@@ -17,8 +17,8 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from application.app import SettlementApp
 from application.failpoints import failpoint
-from application.ledger_app import SettlementLedger
 from application.processes.ports import (
     ChannelPort,
     ClaimPort,
@@ -42,7 +42,7 @@ class Progress(Enum):
 
 @dataclass
 class SettlementSteps:
-    app: SettlementLedger
+    app: SettlementApp
     channels: ChannelPort
     claims: ClaimPort
     rails: RailPort

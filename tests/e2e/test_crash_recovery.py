@@ -22,18 +22,18 @@ from web3 import Web3
 
 from adapters.evm.chains import connect_rpc
 from adapters.signing.local_key import LocalKeySigner
+from application.app import SettlementApp
 from application.clock import system_clock
-from application.dev_chain import deploy_rails, fund_participant
 from application.event_store import postgres_env
-from application.ledger_app import SettlementLedger
-from application.replay import replay
-from application.settings import Settings
-from application.wiring import open_node
-from application.wiring.settlement import build_settlement_process
+from bootstrap.node import open_node
+from bootstrap.replay import replay
+from bootstrap.settings import Settings
+from bootstrap.settlement import build_settlement_process
+from devtools.dev_chain import deploy_rails, fund_participant
 from domain.channel import Channel
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
-from tests.e2e.node_process import NodeProcess, node_environment, wait_until
+from tests.support.node_process import NodeProcess, node_environment, wait_until
 
 USD = Asset("USD", 6)
 TOKEN = "crash-test-token"
@@ -166,7 +166,7 @@ def check_exactly_once(
     payer: str,
     sent_before: int,  # type: ignore[type-arg]
 ) -> None:
-    app = SettlementLedger(env=postgres_env(database_url))
+    app = SettlementApp(env=postgres_env(database_url))
     try:
         account = app.peer_account("node-b", USD.code)
         history = [type(e).__name__ for e in app.history(account.id)]

@@ -13,16 +13,16 @@ import psutil
 from eth_account import Account
 from web3 import Web3
 
-from adapters.evm.anvil import free_port
 from adapters.evm.balance_proof import BalanceProof
 from adapters.evm.chains import advance_time, connect_rpc
 from adapters.evm.token import TokenClient
 from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import NonceManager, TransactionSender
 from adapters.signing.local_key import LocalKeySigner
-from application.dev_chain import deploy_rails, fund_participant
+from devtools.anvil import free_port
+from devtools.dev_chain import deploy_rails, fund_participant
 from tests.e2e.conftest import run_settle
-from tests.e2e.node_process import NodeProcess, node_environment, wait_until
+from tests.support.node_process import NodeProcess, node_environment, wait_until
 
 TOKEN = "two-node-secret"
 THRESHOLD, SETTLE_TO = 5_000_000, 1_000_000

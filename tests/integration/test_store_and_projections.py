@@ -8,12 +8,13 @@ import psycopg
 import pytest
 
 from application import queries
+from application.app import SettlementApp
 from application.clock import ManualClock
-from application.ledger_app import AlreadyExists, SettlementLedger
 from application.processes.settlement_monitor import SettlementMonitor
-from application.replay import replay
-from application.settings import Settings
-from application.wiring import Node, open_node
+from application.store import AlreadyExists
+from bootstrap.node import Node, open_node
+from bootstrap.replay import replay
+from bootstrap.settings import Settings
 from domain.errors import BatchConflict
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry
@@ -33,7 +34,7 @@ def packets(tag: str, *amounts: tuple[Direction, int]) -> list[PacketEntry]:
     return [PacketEntry(f"{tag}-{i}", d, a) for i, (d, a) in enumerate(amounts)]
 
 
-def record_many(app: SettlementLedger, peer: str, batches: int, outgoing: int = 10) -> None:
+def record_many(app: SettlementApp, peer: str, batches: int, outgoing: int = 10) -> None:
     for b in range(batches):
         entries = packets(f"{peer}{b}", (Direction.OUTGOING, outgoing), (Direction.INCOMING, 1))
         app.record_packets(peer, "USD", f"{peer}-b{b}", entries)
@@ -42,7 +43,7 @@ def record_many(app: SettlementLedger, peer: str, batches: int, outgoing: int = 
 def test_events_survive_a_new_application_instance_with_snapshots(node: Node) -> None:
     node.app.open_peer_account("alice", USD, 10**9, 0, 10**9)
     record_many(node.app, "alice", 450)
-    fresh = SettlementLedger(env=node.app.env)
+    fresh = SettlementApp(env=node.app.env)
     account = fresh.peer_account("alice", "USD")
     assert (account.payable, account.receivable, account.version) == (4500, 450, 451)
     with psycopg.connect(node.database_url) as conn:
@@ -54,7 +55,7 @@ def test_events_survive_a_new_application_instance_with_snapshots(node: Node) ->
 def test_batch_replayed_after_restart_is_a_no_op_and_conflict_is_refused(node: Node) -> None:
     node.app.open_peer_account("alice", USD, 10**9, 0, 10**9)
     first = node.app.record_packets("alice", "USD", "b1", packets("x", (Direction.OUTGOING, 7)))
-    fresh = SettlementLedger(env=node.app.env)
+    fresh = SettlementApp(env=node.app.env)
     again = fresh.record_packets("alice", "USD", "b1", packets("x", (Direction.OUTGOING, 7)))
     assert again.duplicate and again.payable == first.payable == 7
     with pytest.raises(BatchConflict):

@@ -1,6 +1,6 @@
 import pytest
 
-from domain.errors import InvalidAmount, LossyConversion
+from domain.errors import InvalidAmount, InvalidField, LossyConversion
 from domain.money import MAX_AMOUNT, Asset, check_amount, convert_scale
 
 
@@ -23,7 +23,7 @@ def test_check_amount_rejects_non_amounts(value: object) -> None:
 
 
 def test_asset_validates_code_and_scale() -> None:
-    with pytest.raises(InvalidAmount):
+    with pytest.raises(InvalidField):
         Asset("", 2)
-    with pytest.raises(InvalidAmount):
+    with pytest.raises(InvalidField):
         Asset("USD", 39)

@@ -8,6 +8,7 @@ from domain.errors import (
     InsufficientPayable,
     InvalidAmount,
     InvalidBatch,
+    InvalidField,
     SettlementIdReused,
     UnknownSettlement,
 )
@@ -199,10 +200,10 @@ def test_registration_names_address_rails_and_claims_endpoint() -> None:
     assert a.register(address, ["base", "anvil"], "base", "http://127.0.0.1:9/claims") is False
     assert (a.address, a.preferred_rail) == (address, "base")
     assert [type(e).__name__ for e in a.collect_events()] == ["PeerRegistered"]
-    with pytest.raises(InvalidAmount, match="preferred_rail"):
+    with pytest.raises(InvalidField, match="preferred_rail"):
         a.register(address, ["base"], "anvil", "http://x")
-    with pytest.raises(InvalidAmount, match="address"):
+    with pytest.raises(InvalidField, match="address"):
         a.register("0x12", ["base"], "base", "http://x")
-    with pytest.raises(InvalidAmount, match="rails"):
+    with pytest.raises(InvalidField, match="rails"):
         a.register(address, [], "base", "http://x")
     assert a.collect_events() == []

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.errors import IllegalTransition, InvalidAmount
+from domain.errors import IllegalTransition, InvalidAmount, InvalidField
 from domain.ids import derive_id
 from domain.settlement import Settlement, SettlementStatus
 
@@ -69,7 +69,7 @@ def test_attempt_failures_count_and_carry_the_next_attempt_time() -> None:
     s.attempt_failed("RpcUnavailable", "timeout", True, T0 + timedelta(seconds=3), T0)
     assert s.attempts == 2 and s.next_attempt_at == T0 + timedelta(seconds=3)
     assert s.status == SettlementStatus.REQUESTED
-    with pytest.raises(InvalidAmount, match="next_attempt_at"):
+    with pytest.raises(InvalidField, match="next_attempt_at"):
         s.attempt_failed("RpcUnavailable", "timeout", True, None, T0)
 
 
@@ -80,7 +80,7 @@ def test_stuck_uses_the_given_time_not_a_clock() -> None:
 
 
 def test_request_rejects_naive_time_and_bad_amount() -> None:
-    with pytest.raises(InvalidAmount, match="at"):
+    with pytest.raises(InvalidField, match="at"):
         Settlement.request("k", derive_id("x"), "alice", "USD", 5, datetime(2026, 1, 1))
     with pytest.raises(InvalidAmount, match="amount"):
         Settlement.request("k", derive_id("x"), "alice", "USD", 0, T0)
@@ -129,6 +129,6 @@ def test_only_dead_letters_can_be_resolved() -> None:
     with pytest.raises(IllegalTransition):
         s.resolve_dead_letter("discarded", None, T0)
     s.dead_letter("exhausted", T0)
-    with pytest.raises(InvalidAmount, match="resolution"):
+    with pytest.raises(InvalidField, match="resolution"):
         s.resolve_dead_letter("forgotten", None, T0)
     s.resolve_dead_letter("discarded", None, T0)

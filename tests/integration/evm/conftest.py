@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from evm_rail import Rail, build_rail
 from web3 import Web3
 
-from adapters.evm.anvil import ANVIL, INSTALL_COMMAND, AnvilProcess
 from adapters.evm.artifacts import default_out_dir
 from adapters.evm.chains import connect_rpc
+from devtools.anvil import ANVIL, INSTALL_COMMAND, AnvilProcess
+from tests.support.evm_rail import Rail, build_rail
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from evm_rail import SETTLE_TIMEOUT, TOKENS_EACH, Rail
-
 from adapters.evm.balance_proof import BalanceProof, CooperativeSettlement
 from adapters.evm.chains import advance_time
 from adapters.evm.errors import OnchainChannelState
+from tests.support.evm_rail import SETTLE_TIMEOUT, TOKENS_EACH, Rail
 
 
 def test_open_deposit_and_top_up_move_exactly_the_totals(rail: Rail) -> None:

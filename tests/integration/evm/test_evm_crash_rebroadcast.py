@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
-from evm_rail import Rail, new_participant
 
 from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import NonceManager, SignedTransaction, TransactionSender
 from adapters.signing import LocalKeySigner
+from tests.support.evm_rail import Rail, new_participant
 
 CHILD = Path(__file__).with_name("evm_crash_child.py")
 

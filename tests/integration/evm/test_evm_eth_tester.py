@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
-from evm_rail import SETTLE_TIMEOUT, TOKENS_EACH, build_rail
 
 from adapters.evm.balance_proof import BalanceProof, CooperativeSettlement
 from adapters.evm.chains import advance_time, start_eth_tester
@@ -15,6 +14,7 @@ from adapters.evm.rail import load_signer, open_rail
 from adapters.evm.settings import ChainSettings
 from adapters.evm.watcher import ChainWatcher
 from adapters.signing import KeystoreSigner, LocalKeySigner, SignerUnavailable
+from tests.support.evm_rail import SETTLE_TIMEOUT, TOKENS_EACH, build_rail
 
 
 def test_cooperative_and_unilateral_flows_run_on_eth_tester(contracts_out: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from evm_rail import SETTLE_TIMEOUT, Rail
 
 from adapters.evm import balance_proof
 from adapters.evm.balance_proof import (
@@ -24,6 +23,7 @@ from adapters.evm.errors import (
     Reverted,
 )
 from adapters.evm.transactions import SignedTransaction
+from tests.support.evm_rail import SETTLE_TIMEOUT, Rail
 
 
 def rejected(prepare: Callable[[], SignedTransaction]) -> Reverted:

@@ -7,13 +7,13 @@ import socket
 
 import pytest
 from eth_account import Account
-from evm_rail import SETTLE_TIMEOUT, Rail
 
 from adapters.evm.chains import connect_rpc, mine_blocks
 from adapters.evm.errors import ConfirmationTimeout, InsufficientFunds, RpcUnavailable
 from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import NonceManager, TransactionSender, transaction_hash
 from adapters.signing import LocalKeySigner
+from tests.support.evm_rail import SETTLE_TIMEOUT, Rail
 
 
 def test_sign_returns_hash_and_bytes_without_sending(rail: Rail) -> None:

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 import requests
-from evm_rail import SETTLE_TIMEOUT, Rail
 from web3 import HTTPProvider, Web3
 
 from adapters.evm.balance_proof import BalanceProof
 from adapters.evm.chains import advance_time, mine_blocks
 from adapters.evm.errors import RpcUnavailable
 from adapters.evm.watcher import ChainWatcher, ChannelLog
+from tests.support.evm_rail import SETTLE_TIMEOUT, Rail
 
 
 class SwitchableProvider(HTTPProvider):

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka_test_support import ManagedBroker
 
 from adapters.kafka.settings import KafkaSettings
-from adapters.kafka.tansu import TansuBroker
-from application.settings import Settings
-from application.wiring import Node, open_node
+from bootstrap.node import Node, open_node
+from bootstrap.settings import Settings
+from devtools.tansu import TansuBroker
+from tests.support.kafka_broker import ManagedBroker
 
 
 @pytest.fixture

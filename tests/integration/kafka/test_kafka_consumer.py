@@ -11,15 +11,15 @@ import time
 from pathlib import Path
 
 import pytest
-from kafka_test_support import Activity
 
 from adapters.kafka.admin import ensure_topics
 from adapters.kafka.balance_view import BalanceView
 from adapters.kafka.consumer import ReferenceConsumer
-from application.cli import main
-from application.cli.kafka import publisher_runner
 from application.queries import balances
-from application.wiring import Node
+from bootstrap.node import Node
+from entrypoints.cli import main
+from entrypoints.cli.kafka import publisher_runner
+from tests.support.kafka_broker import Activity
 
 
 def _publish(node: Node) -> int:

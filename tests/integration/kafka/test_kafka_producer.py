@@ -7,12 +7,12 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 import pytest
-from kafka_test_support import ManagedBroker, read_topic
 
 from adapters.kafka.admin import ensure_topics
 from adapters.kafka.messages import EventMessageV1, OutgoingMessage, event_record
 from adapters.kafka.producer import BrokerUnavailable, KafkaMessageProducer
 from adapters.kafka.settings import KafkaSettings
+from tests.support.kafka_broker import ManagedBroker, read_topic
 
 
 def _messages(topic: str, aggregates: list[uuid.UUID], per_aggregate: int, start: int = 1):

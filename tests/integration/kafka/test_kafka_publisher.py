@@ -7,7 +7,14 @@ import threading
 from collections import Counter
 
 import pytest
-from kafka_test_support import (
+
+from adapters.kafka.admin import ensure_topics
+from adapters.kafka.messages import EventMessageV1, TelemetryMessageV1
+from bootstrap.node import Node
+from entrypoints.cli import main
+from entrypoints.cli.kafka import publisher_runner
+from projections.runner import head_position
+from tests.support.kafka_broker import (
     Activity,
     ManagedBroker,
     first_occurrence_versions,
@@ -15,13 +22,6 @@ from kafka_test_support import (
     read_topics,
     records_by_position,
 )
-
-from adapters.kafka.admin import ensure_topics
-from adapters.kafka.messages import EventMessageV1, TelemetryMessageV1
-from application.cli import main
-from application.cli.kafka import publisher_runner
-from application.wiring import Node
-from projections.runner import head_position
 
 AGGREGATE_TYPES = ("PeerAccount", "Channel", "Settlement")
 

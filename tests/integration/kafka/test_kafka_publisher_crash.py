@@ -12,17 +12,17 @@ import time
 from pathlib import Path
 
 import pytest
-from kafka_test_support import (
+
+from adapters.kafka.admin import ensure_topics
+from bootstrap.node import Node
+from entrypoints.cli.kafka import publisher_runner
+from projections.runner import head_position
+from tests.support.kafka_broker import (
     Activity,
     first_occurrence_versions,
     read_topics,
     records_by_position,
 )
-
-from adapters.kafka.admin import ensure_topics
-from application.cli.kafka import publisher_runner
-from application.wiring import Node
-from projections.runner import head_position
 
 
 def _position(node: Node) -> int:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.ledger.local_replica import LocalReplica
 from adapters.ledger.port import LedgerPort
 from adapters.ledger.postgres_backend import PostgresLedger
 from adapters.ledger.tigerbeetle_backend import TigerBeetleLedger
+from devtools.tigerbeetle_replica import LocalReplica
 
 TIGERBEETLE_SKIP = "TigerBeetle: no tigerbeetle binary on PATH and TIGERBEETLE_ADDRESS unset"
 

@@ -8,11 +8,11 @@ import uuid
 import psycopg
 import pytest
 
-from application.cli import main
+from application.app import SettlementApp
 from application.event_store import postgres_env
-from application.ledger_app import SettlementLedger
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry
+from entrypoints.cli import main
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def record(database_url: str, peer: str) -> None:
-    app = SettlementLedger(env=postgres_env(database_url))
+    app = SettlementApp(env=postgres_env(database_url))
     try:
         account_id = app.open_peer_account(peer, Asset("USD", 2), 10**6, 0, 10**6)
         entries = [

@@ -24,8 +24,8 @@ from adapters.ledger.ids import packet_key
 from adapters.ledger.port import LedgerPort, iter_account_transfers
 from adapters.ledger.reconcile import compare_balances
 from application import queries
-from application.settings import Settings
-from application.wiring import Node, open_node
+from bootstrap.node import Node, open_node
+from bootstrap.settings import Settings
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry
 from projections.ledger_postings import LedgerPostingsProjection
@@ -55,7 +55,7 @@ def run_until_done(database_url: str, env: dict[str, str], head: int, position: 
     """Starts the projection, kills it at random moments, restarts; returns the kills made."""
     rng = random.Random(20261122)
     kills = 0
-    command = [sys.executable, "-m", "projections.ledger_postings"]
+    command = [sys.executable, "-m", "tests.support.ledger_catch_up"]
     command += ["--database-url", database_url, "--batch-size", "10"]
     for attempt in range(40):
         process = subprocess.Popen(

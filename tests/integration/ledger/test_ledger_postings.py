@@ -13,8 +13,8 @@ from adapters.ledger.ids import transfer_id
 from adapters.ledger.port import CreateResult, LedgerPort, Transfer
 from adapters.ledger.reconcile import compare_balances
 from application import queries
-from application.settings import Settings
-from application.wiring import Node, open_node
+from bootstrap.node import Node, open_node
+from bootstrap.settings import Settings
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
 from projections.ledger_postings import LedgerPostingsProjection, PostingRefused

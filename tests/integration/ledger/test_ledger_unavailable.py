@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.ledger.errors import LedgerUnavailable
-from adapters.ledger.local_replica import free_port
 from adapters.ledger.port import Account
 from adapters.ledger.postgres_backend import PostgresLedger
 from adapters.ledger.tigerbeetle_backend import TigerBeetleLedger
+from devtools.tigerbeetle_replica import free_port
 
 
 @pytest.fixture

@@ -10,18 +10,18 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from adapters.claims.server import ClaimServer
 from adapters.evm.balance_proof import BalanceProof
 from adapters.evm.chains import advance_time, start_eth_tester
 from adapters.evm.errors import RpcUnavailable
 from application import queries
 from application.clock import ManualClock
 from application.dead_letters import dead_letters, retry_dead_letter
-from application.dev_chain import DevelopmentRails, deploy_rails
 from application.processes.settlement_monitor import SettlementMonitor
 from application.rails.circuit_breaker import BreakerState
+from devtools.dev_chain import DevelopmentRails, deploy_rails
 from domain.channel import Channel
-from tests.integration.settlement.two_nodes import TOKEN, USD, TestNode, befriend, start_node
+from entrypoints.http.claims_server import ClaimServer
+from tests.support.two_nodes import TOKEN, USD, TestNode, befriend, start_node
 
 THRESHOLD = 5_000_000
 

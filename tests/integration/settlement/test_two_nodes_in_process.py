@@ -12,12 +12,12 @@ from adapters.evm.balance_proof import BalanceProof
 from adapters.evm.chains import advance_time, start_eth_tester
 from application import queries
 from application.clock import ManualClock
-from application.dev_chain import DevelopmentRails, deploy_rails
 from application.processes.settlement_monitor import SettlementMonitor
+from devtools.dev_chain import DevelopmentRails, deploy_rails
 from domain.channel import Channel
 from domain.peer_account import Direction, PacketEntry
 from domain.settlement import SettlementStatus
-from tests.integration.settlement.two_nodes import (
+from tests.support.two_nodes import (
     TOKEN_DECIMALS,
     USD,
     TestNode,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.kafka.settings import KafkaSettings
-from application.settings import ConfigurationError, load_settings
+from bootstrap.settings import ConfigurationError, load_settings
 
 
 def test_topics_default_from_the_prefix_and_can_be_overridden():

@@ -9,25 +9,31 @@ from datetime import timedelta
 import pytest
 
 from adapters.evm.errors import ChannelDisputed, InsufficientFunds, RpcUnavailable
+from application.app import SettlementApp
 from application.clock import ManualClock
-from application.ledger_app import SettlementLedger
 from application.processes.retry_policy import RetryPolicy
 from application.processes.settlement_steps import Progress, SettlementSteps
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
 from domain.settlement import SettlementStatus
-from tests.unit.process.edges import ChannelEdge, ClaimEdge, DeliveryRefused, RailsEdge, events_of
+from tests.support.process_edges import (
+    ChannelEdge,
+    ClaimEdge,
+    DeliveryRefused,
+    RailsEdge,
+    events_of,
+)
 
 
 @pytest.fixture
-def app() -> Iterator[SettlementLedger]:
-    ledger = SettlementLedger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+def app() -> Iterator[SettlementApp]:
+    ledger = SettlementApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     yield ledger
     ledger.close()
 
 
 class World:
-    def __init__(self, app: SettlementLedger) -> None:
+    def __init__(self, app: SettlementApp) -> None:
         self.app = app
         self.clock = ManualClock()
         self.channels = ChannelEdge(app)
@@ -67,7 +73,7 @@ class World:
         return self.app.load(self.account_id, PeerAccount)
 
 
-def test_happy_path_pays_once_and_moves_in_flight_out(app: SettlementLedger) -> None:
+def test_happy_path_pays_once_and_moves_in_flight_out(app: SettlementApp) -> None:
     w = World(app)
     assert w.run() is Progress.FINISHED
     assert w.settlement.status == SettlementStatus.COMPLETED
@@ -85,7 +91,7 @@ def test_happy_path_pays_once_and_moves_in_flight_out(app: SettlementLedger) -> 
     assert w.steps.step(w.settlement_id) is Progress.FINISHED  # nothing repeats
 
 
-def test_rpc_timeouts_then_success_are_retried_with_backoff(app: SettlementLedger) -> None:
+def test_rpc_timeouts_then_success_are_retried_with_backoff(app: SettlementApp) -> None:
     w = World(app)
     w.channels.faults = [RpcUnavailable("rpc", "timed out"), RpcUnavailable("rpc", "timed out")]
     assert w.run() is Progress.FINISHED
@@ -98,7 +104,7 @@ def test_rpc_timeouts_then_success_are_retried_with_backoff(app: SettlementLedge
     assert timedelta(milliseconds=100) <= delays[1] <= timedelta(milliseconds=200)
 
 
-def test_insufficient_funds_fails_at_once_with_an_alert_and_releases(app: SettlementLedger) -> None:
+def test_insufficient_funds_fails_at_once_with_an_alert_and_releases(app: SettlementApp) -> None:
     w = World(app)
     w.channels.faults = [InsufficientFunds("0xabc", "gas")]
     assert w.run() is Progress.FINISHED
@@ -108,7 +114,7 @@ def test_insufficient_funds_fails_at_once_with_an_alert_and_releases(app: Settle
     assert (w.account.payable, w.account.in_flight) == (1500, 0)
 
 
-def test_exhausted_retries_dead_letter_and_release_before_any_proof(app: SettlementLedger) -> None:
+def test_exhausted_retries_dead_letter_and_release_before_any_proof(app: SettlementApp) -> None:
     w = World(app)
     w.channels.faults = [RpcUnavailable("rpc", "down")] * 5
     assert w.run() is Progress.FINISHED
@@ -117,7 +123,7 @@ def test_exhausted_retries_dead_letter_and_release_before_any_proof(app: Settlem
     assert (w.account.payable, w.account.in_flight) == (1500, 0)
 
 
-def test_dead_letter_after_a_signed_proof_keeps_the_amount_in_flight(app: SettlementLedger) -> None:
+def test_dead_letter_after_a_signed_proof_keeps_the_amount_in_flight(app: SettlementApp) -> None:
     w = World(app)
     w.claims.faults = [DeliveryRefused(True, "peer down")] * 5
     assert w.run() is Progress.FINISHED
@@ -126,7 +132,7 @@ def test_dead_letter_after_a_signed_proof_keeps_the_amount_in_flight(app: Settle
     assert (w.account.payable, w.account.in_flight) == (100, 1400)
 
 
-def test_channel_closed_under_us_is_forgotten_and_a_new_one_used(app: SettlementLedger) -> None:
+def test_channel_closed_under_us_is_forgotten_and_a_new_one_used(app: SettlementApp) -> None:
     w = World(app)
     w.claims.faults = [ChannelDisputed("ChannelNotOpen", {"channelId": 1, "state": 2})]
     assert w.run() is Progress.FINISHED
@@ -138,7 +144,7 @@ def test_channel_closed_under_us_is_forgotten_and_a_new_one_used(app: Settlement
     assert channel_id == w.channels.opened[1] and (nonce, transferred) == (1, 1400)
 
 
-def test_non_retryable_delivery_refusal_dead_letters_without_release(app: SettlementLedger) -> None:
+def test_non_retryable_delivery_refusal_dead_letters_without_release(app: SettlementApp) -> None:
     w = World(app)
     w.claims.faults = [DeliveryRefused(False, "stale_proof")]
     assert w.run() is Progress.FINISHED
@@ -146,7 +152,7 @@ def test_non_retryable_delivery_refusal_dead_letters_without_release(app: Settle
     assert w.account.in_flight == 1400
 
 
-def test_waits_for_the_next_attempt_time(app: SettlementLedger) -> None:
+def test_waits_for_the_next_attempt_time(app: SettlementApp) -> None:
     w = World(app)
     w.channels.faults = [RpcUnavailable("rpc", "down")]
     assert w.steps.step(w.settlement_id) is Progress.ADVANCED
@@ -156,7 +162,7 @@ def test_waits_for_the_next_attempt_time(app: SettlementLedger) -> None:
     assert w.settlement.status == SettlementStatus.CHANNEL_READY
 
 
-def test_time_out_of_a_stuck_settlement_releases_its_reservation(app: SettlementLedger) -> None:
+def test_time_out_of_a_stuck_settlement_releases_its_reservation(app: SettlementApp) -> None:
     w = World(app)
     w.steps.step(w.settlement_id)
     w.steps.time_out(w.settlement_id)
@@ -165,7 +171,7 @@ def test_time_out_of_a_stuck_settlement_releases_its_reservation(app: Settlement
 
 
 def test_a_peer_asking_to_retry_later_is_waited_for_beyond_the_attempts(
-    app: SettlementLedger,
+    app: SettlementApp,
 ) -> None:
     class NotYet(Exception):
         retryable = True
@@ -178,7 +184,7 @@ def test_a_peer_asking_to_retry_later_is_waited_for_beyond_the_attempts(
     assert w.settlement.attempts == 6
 
 
-def test_patience_with_a_lagging_peer_has_a_limit(app: SettlementLedger) -> None:
+def test_patience_with_a_lagging_peer_has_a_limit(app: SettlementApp) -> None:
     class NotYet(Exception):
         retryable = True
         error = "retry_later"

@@ -1,6 +1,6 @@
 """The receiving end's lifecycle: start the claims endpoint on a thread, report its URL, stop it.
 
-What a request goes through is in `adapters.claims.endpoint`.
+What a request goes through is in `entrypoints.http.claims_endpoint`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import threading
 from collections.abc import Mapping
 from types import TracebackType
 
-from adapters.claims.endpoint import ClaimHTTPServer, ClaimRequestHandler
 from adapters.claims.errors import ClaimServerNotStarted
 from adapters.claims.handler import ClaimHandler
+from entrypoints.http.claims_endpoint import ClaimHTTPServer, ClaimRequestHandler
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from application.wiring import Node, read_model_projections
+from bootstrap.node import Node, read_model_projections
 from projections.runner import ProjectionRunner, head_position
 
 READ_MODEL_TABLES = {

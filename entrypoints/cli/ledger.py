@@ -13,8 +13,8 @@ from adapters.ledger.errors import LedgerUnavailable, UnknownAsset
 from adapters.ledger.factory import build_chart, build_ledger
 from adapters.ledger.reconcile import compare_balances
 from application import queries
-from application.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail
-from application.wiring import open_node
+from bootstrap.node import open_node
+from entrypoints.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail
 from projections.ledger_postings import LedgerPostingsProjection
 
 

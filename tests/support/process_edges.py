@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from application.ledger_app import SettlementLedger
+from application.app import SettlementApp
 from application.processes.ports import ChannelReadiness, Routing
 from domain.channel import Channel
 from domain.peer_account import PeerAccount
@@ -18,7 +18,7 @@ THEIRS = "0x" + "02" * 20
 
 
 class ChannelEdge:
-    def __init__(self, app: SettlementLedger) -> None:
+    def __init__(self, app: SettlementApp) -> None:
         self.app = app
         self.faults: list[Exception] = []
         self.abandoned: list[UUID] = []
@@ -83,7 +83,7 @@ class DeliveryRefused(Exception):
         super().__init__(message)
 
 
-def events_of(app: SettlementLedger, aggregate_id: UUID) -> list[str]:
+def events_of(app: SettlementApp, aggregate_id: UUID) -> list[str]:
     return [type(e).__name__ for e in app.history(aggregate_id)]
 
 

@@ -12,9 +12,9 @@ from adapters.kafka.admin import ensure_topics
 from adapters.kafka.balance_view import BalanceView
 from adapters.kafka.consumer import ReferenceConsumer
 from adapters.kafka.producer import BrokerUnavailable, KafkaMessageProducer
-from application.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, emit_object, fail
-from application.settings import Settings
-from application.wiring import Node, open_node
+from bootstrap.node import Node, open_node
+from bootstrap.settings import Settings
+from entrypoints.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, emit_object, fail
 from projections.kafka_publisher import KafkaPublisher
 from projections.runner import ProjectionRunner, head_position
 

@@ -10,11 +10,11 @@ from web3 import Web3
 
 from adapters.signing.local_key import LocalKeySigner
 from application.clock import ManualClock
-from application.dev_chain import DevelopmentRails, fund_participant
-from application.settings import Settings
-from application.wiring import Node, open_node
-from application.wiring.service import ledger_projection
-from application.wiring.settlement import SettlementProcess, build_settlement_process
+from bootstrap.node import Node, open_node
+from bootstrap.service import ledger_projection
+from bootstrap.settings import Settings
+from bootstrap.settlement import SettlementProcess, build_settlement_process
+from devtools.dev_chain import DevelopmentRails, fund_participant
 from domain.money import Asset
 
 TOKEN = "shared-test-token"

@@ -1,7 +1,7 @@
 """Deploys the development contracts (TestToken + TokenNetwork) to a node and prints their
 addresses as JSON. Development chains only.
 
-    python -m adapters.evm.deploy --rpc-url http://127.0.0.1:8545 [--token-decimals 6]
+    python -m devtools.deploy_contracts --rpc-url http://127.0.0.1:8545 [--token-decimals 6]
 
 The deployer key is read from the variable named by --key-env (default SETTLE_CHAIN_PRIVATE_KEY).
 From a fresh Anvil with its first development key, the addresses are always the same:

@@ -1,15 +1,16 @@
-"""The settlement ledger application: the use cases on peer accounts, channels and settlements.
+"""Loading and saving aggregates with optimistic concurrency: the base of the application.
 
-One event store (one notification log) holds all three aggregate types, so every event has
-one global position that projections, the ledger and Kafka follow.
+A command runs on the aggregate as it is in the store and is saved atomically; a conflicting
+writer means the aggregate is reloaded and the command runs again on the fresh state, so every
+check a command makes is made on the state being saved. The named use cases built on this are in
+`application/commands/`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -18,8 +19,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from domain.channel import Channel
-from domain.money import Asset
-from domain.peer_account import BatchResult, PacketEntry, PeerAccount
+from domain.peer_account import PeerAccount
 from domain.settlement import Settlement
 
 A = TypeVar("A", bound=Aggregate)
@@ -41,8 +41,7 @@ class AlreadyExists(Exception):
         super().__init__(f"{kind} {key} already exists {problem}")
 
 
-class SettlementLedger(Application[UUID]):
-    name = "SettlementLedger"
+class AggregateStore(Application[UUID]):
     snapshotting_intervals = {PeerAccount: 200, Channel: 200, Settlement: 50}
     env = {
         "AGGREGATE_CACHE_MAXSIZE": "10000",
@@ -66,7 +65,7 @@ class SettlementLedger(Application[UUID]):
                 lock = self._locks[aggregate_id] = threading.RLock()
             return lock
 
-    def change(self, aggregate_id: UUID, kind: type[A], command: Callable[[A], R]) -> R:
+    def _change(self, aggregate_id: UUID, kind: type[A], command: Callable[[A], R]) -> R:
         """Loads an aggregate, runs one command on it and saves what it recorded, atomically."""
         with self._lock(aggregate_id):
             for attempt in range(self._conflict_retries):
@@ -84,7 +83,7 @@ class SettlementLedger(Application[UUID]):
                     raise
         raise AssertionError("unreachable")
 
-    def change_together(
+    def _change_together(
         self,
         first_id: UUID,
         first_kind: type[A],
@@ -151,92 +150,27 @@ class SettlementLedger(Application[UUID]):
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(list(self.events.get(aggregate_id, lte=1)))
 
-    # Peer accounts
+    # Transitional: callers outside the application still hand in commands; each area converts
+    # them to named methods in application/commands/ and these go.
 
-    def open_peer_account(
-        self, peer_id: str, asset: Asset, threshold: int, settle_to: int, credit_limit: int
-    ) -> UUID:
-        """Opens the account; opening it again with the same terms returns the same id."""
-        account = PeerAccount.open(peer_id, asset, threshold, settle_to, credit_limit)
-        try:
-            return self.create(account)
-        except AlreadyExists:
-            existing = self.load(account.id, PeerAccount)
-            same = (
-                existing.asset_scale,
-                existing.threshold,
-                existing.settle_to,
-                existing.credit_limit,
-            ) == (asset.scale, threshold, settle_to, credit_limit)
-            if not same:
-                raise AlreadyExists(
-                    "peer account", f"{peer_id}/{asset.code}", "with other terms"
-                ) from None
-            return existing.id
+    def change(self, aggregate_id: UUID, kind: type[A], command: Callable[[A], R]) -> R:
+        return self._change(aggregate_id, kind, command)
 
-    def record_packets(
-        self, peer_id: str, asset_code: str, batch_id: str, entries: Sequence[PacketEntry]
-    ) -> BatchResult:
-        account_id = PeerAccount.create_id(peer_id, asset_code)
-        return self.change(account_id, PeerAccount, lambda a: a.record_packets(batch_id, entries))
-
-    def peer_account(self, peer_id: str, asset_code: str) -> PeerAccount:
-        return self.load(PeerAccount.create_id(peer_id, asset_code), PeerAccount)
-
-    def reserve(self, account_id: UUID, settlement_id: UUID, amount: int) -> None:
-        self.change(account_id, PeerAccount, lambda a: a.reserve(settlement_id, amount))
-
-    def apply_settlement(self, account_id: UUID, settlement_id: UUID) -> None:
-        self.change(account_id, PeerAccount, lambda a: a.apply(settlement_id))
-
-    def release(self, account_id: UUID, settlement_id: UUID) -> None:
-        self.change(account_id, PeerAccount, lambda a: a.release(settlement_id))
-
-    def receive_settlement(self, account_id: UUID, claim_id: str, amount: int) -> bool:
-        return self.change(
-            account_id, PeerAccount, lambda a: a.receive_settlement(claim_id, amount)
-        )
-
-    def pause(self, account_id: UUID, reason: str) -> None:
-        self.change(account_id, PeerAccount, lambda a: a.pause(reason))
-
-    def resume(self, account_id: UUID) -> None:
-        self.change(account_id, PeerAccount, lambda a: a.resume())
-
-    def change_threshold(self, account_id: UUID, threshold: int, settle_to: int) -> None:
-        self.change(account_id, PeerAccount, lambda a: a.change_threshold(threshold, settle_to))
-
-    def change_credit_limit(self, account_id: UUID, credit_limit: int) -> None:
-        self.change(account_id, PeerAccount, lambda a: a.change_credit_limit(credit_limit))
-
-    # Settlements
-
-    def request_settlement(
-        self, settlement_key: str, account_id: UUID, amount: int, at: datetime
-    ) -> UUID:
-        """Requests a settlement once per key: the same key again returns the same id."""
-        account = self.load(account_id, PeerAccount)
-        settlement = Settlement.request(
-            settlement_key, account_id, account.peer_id, account.asset_code, amount, at
-        )
-        try:
-            return self.create(settlement)
-        except AlreadyExists:
-            return settlement.id
-
-    def settlement(self, settlement_id: UUID) -> Settlement:
-        return self.load(settlement_id, Settlement)
+    def change_together(
+        self,
+        first_id: UUID,
+        first_kind: type[A],
+        second_id: UUID,
+        second_kind: type[B],
+        command: Callable[[A, B], R],
+    ) -> R:
+        return self._change_together(first_id, first_kind, second_id, second_kind, command)
 
     def change_settlement(self, settlement_id: UUID, command: Callable[[Settlement], R]) -> R:
-        return self.change(settlement_id, Settlement, command)
-
-    # Channels
-
-    def channel(self, channel_id: UUID) -> Channel:
-        return self.load(channel_id, Channel)
+        return self._change(settlement_id, Settlement, command)
 
     def change_channel(self, channel_id: UUID, command: Callable[[Channel], R]) -> R:
-        return self.change(channel_id, Channel, command)
+        return self._change(channel_id, Channel, command)
 
     # History
 

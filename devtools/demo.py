@@ -26,13 +26,13 @@ from adapters.ledger.reconcile import compare_balances
 from adapters.postgres.embedded import ensure_database
 from adapters.signing.local_key import LocalKeySigner
 from application import queries
-from application.dev_chain import DevelopmentRails, deploy_rails, fund_participant
 from application.processes.settlement_monitor import SettlementMonitor
-from application.replay import replay
-from application.settings import Settings
-from application.wiring import Node, open_node
-from application.wiring.service import ledger_projection
-from application.wiring.settlement import SettlementProcess, build_settlement_process
+from bootstrap.node import Node, open_node
+from bootstrap.replay import replay
+from bootstrap.service import ledger_projection
+from bootstrap.settings import Settings
+from bootstrap.settlement import SettlementProcess, build_settlement_process
+from devtools.dev_chain import DevelopmentRails, deploy_rails, fund_participant
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
 

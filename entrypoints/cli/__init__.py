@@ -13,18 +13,18 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from application.cli.output import EXIT_FAILURE, EXIT_USAGE, fail
 from application.logs import configure_logging
-from application.settings import ConfigurationError, load_settings
+from bootstrap.settings import ConfigurationError, load_settings
 from domain.errors import DomainError
+from entrypoints.cli.output import EXIT_FAILURE, EXIT_USAGE, fail
 
 COMMAND_MODULES = [
-    "application.cli.core",
-    "application.cli.demo",
-    "application.cli.dlq",
-    "application.cli.peers",
-    "application.cli.ledger",
-    "application.cli.kafka",
+    "entrypoints.cli.core",
+    "devtools.demo_command",
+    "entrypoints.cli.dlq",
+    "entrypoints.cli.peers",
+    "entrypoints.cli.ledger",
+    "entrypoints.cli.kafka",
 ]
 
 

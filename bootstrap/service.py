@@ -18,8 +18,8 @@ from adapters.evm.rail import load_signer
 from adapters.ledger.factory import build_chart, build_ledger
 from application.processes.settlement_monitor import SettlementMonitor
 from application.rails.config import RailConfig
-from application.wiring import Node, read_model_projections
-from application.wiring.settlement import SettlementProcess, build_settlement_process, rpc_web3
+from bootstrap.node import Node, read_model_projections
+from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
 from projections.ledger_postings import LedgerPostingsProjection
 from projections.runner import Projection, ProjectionRunner
 
@@ -72,7 +72,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
         service.closers.append(process.close)
     service.followers = [node.runner(p) for p in projections] + [ledger_runner]
     if settings.kafka.enabled:
-        from application.cli.kafka import publisher_runner
+        from entrypoints.cli.kafka import publisher_runner
 
         runner, producer = publisher_runner(node)
         service.followers.append(runner)

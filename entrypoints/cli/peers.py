@@ -9,11 +9,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from application.cli.output import EXIT_OK, emit_object
-from application.settings import ConfigurationError
-from application.wiring import open_node
+from bootstrap.node import open_node
+from bootstrap.settings import ConfigurationError
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
+from entrypoints.cli.output import EXIT_OK, emit_object
 
 
 class PacketIn(BaseModel):

@@ -6,11 +6,11 @@ import argparse
 from typing import Any
 from uuid import UUID
 
-from application.cli.output import EXIT_OK, emit, emit_object
 from application.clock import system_clock
 from application.dead_letters import dead_letters, discard_dead_letter, retry_dead_letter
-from application.settings import ConfigurationError
-from application.wiring import open_node
+from bootstrap.node import open_node
+from bootstrap.settings import ConfigurationError
+from entrypoints.cli.output import EXIT_OK, emit, emit_object
 
 
 def register(subparsers: Any) -> None:

@@ -11,13 +11,14 @@ from uuid import UUID
 
 from adapters.postgres.migrations import apply_migrations
 from application import queries
-from application.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, emit_object, fail
 from application.clock import system_clock
-from application.replay import replay
-from application.settings import ConfigurationError
-from application.wiring import database_url_for, open_node, service
+from bootstrap import service
+from bootstrap.node import database_url_for, open_node
+from bootstrap.replay import replay
+from bootstrap.settings import ConfigurationError
 from domain.peer_account import PeerAccount
 from domain.settlement import SettlementStatus
+from entrypoints.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, emit_object, fail
 
 _AGE = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -10,7 +10,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from adapters.kafka.settings import KafkaSettings
-from adapters.kafka.tansu import TansuBroker
+from devtools.tansu import TansuBroker
 
 
 def wait_for_metadata(bootstrap_server: str, timeout: float = 20.0) -> None:

@@ -12,9 +12,9 @@ from types import TracebackType
 
 from adapters.postgres.embedded import EmbeddedPostgres, ensure_database
 from adapters.postgres.migrations import apply_migrations
+from application.app import SettlementApp
 from application.event_store import postgres_env
-from application.ledger_app import SettlementLedger
-from application.settings import Settings
+from bootstrap.settings import Settings
 from projections.balances import BalancesProjection
 from projections.channels import ChannelsProjection
 from projections.runner import Projection, ProjectionRunner
@@ -31,7 +31,7 @@ def read_model_projections(schema: str = "public") -> list[Projection]:
 class Node:
     settings: Settings
     database_url: str
-    app: SettlementLedger
+    app: SettlementApp
     embedded: EmbeddedPostgres | None = None
     _runners: list[ProjectionRunner] = field(default_factory=list)
 
@@ -89,7 +89,7 @@ def open_node(settings: Settings, *, migrate: bool = True) -> Node:
             applied = apply_migrations(url)
             if applied:
                 log.info("migrations applied", extra={"versions": [m.version for m in applied]})
-        app = SettlementLedger(env=postgres_env(url))
+        app = SettlementApp(env=postgres_env(url))
     except BaseException:
         if embedded is not None:
             embedded.stop()

@@ -17,7 +17,6 @@ from typing import Any
 import psycopg
 from web3 import EthereumTesterProvider, Web3
 
-from adapters.claims.server import ClaimServer
 from adapters.evm.artifacts import load_artifact
 from adapters.evm.chains import connect_rpc
 from adapters.evm.token import TokenClient
@@ -36,8 +35,9 @@ from application.processes.settlement_steps import SettlementSteps
 from application.rails.config import RailConfig
 from application.rails.coordinator import RailCoordinator
 from application.rails.routing import CoordinatedRouting
-from application.wiring import Node
+from bootstrap.node import Node
 from domain.settlement import Settlement
+from entrypoints.http.claims_server import ClaimServer
 from projections.balances import BalancesProjection
 from projections.channels import ChannelsProjection
 from projections.runner import ProjectionRunner

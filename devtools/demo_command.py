@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.progress import Progress
 
 from application import queries
-from application.cli.output import EXIT_FAILURE, EXIT_OK, emit, emit_object
 from application.clock import system_clock
-from application.demo import PEERS, Demo, DemoReport
-from application.wiring import open_node
+from bootstrap.node import open_node
+from devtools.demo import PEERS, Demo, DemoReport
+from entrypoints.cli.output import EXIT_FAILURE, EXIT_OK, emit, emit_object
 
 NOT_HERE = [
     "Kafka publishing: the demo starts no broker; `settle kafka publish` sends the history to one",

@@ -13,7 +13,7 @@ from types import TracebackType
 
 from adapters.evm.chains import connect_rpc
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 ANVIL = REPO / "node_modules" / ".bin" / "anvil"
 INSTALL_COMMAND = "npm install --no-package-lock --no-audit --no-fund"
 

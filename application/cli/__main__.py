@@ -1,5 +1,0 @@
-import sys
-
-from application.cli import main
-
-sys.exit(main())

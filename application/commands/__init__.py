@@ -1,0 +1,1 @@
+"""The application's use cases, one mixin per aggregate, each a set of named methods."""
