@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from types import FrameType
 
 from web3 import Web3
@@ -20,6 +21,7 @@ from application.processes.settlement_monitor import SettlementMonitor
 from application.rails.config import RailConfig
 from bootstrap.node import Node, read_model_projections
 from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
+from bootstrap.supervisor import Supervisor
 from projections.ledger_postings import LedgerPostingsProjection
 from projections.runner import Projection, ProjectionRunner
 
@@ -80,41 +82,40 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     return service
 
 
-def run(service: Service, stop: threading.Event) -> None:
-    """Runs every part until `stop` is set; a part that cannot go on stops the node loudly."""
-    threads: list[threading.Thread] = []
-
-    def start(name: str, target: Callable[[], None]) -> None:
-        def guarded() -> None:
-            try:
-                target()
-            except Exception:
-                log.exception("node part stopped on an error", extra={"part": name})
-                stop.set()
-
-        thread = threading.Thread(target=guarded, name=name, daemon=True)
-        thread.start()
-        threads.append(thread)
-
+def run(service: Service, stop: threading.Event) -> int:
+    """Runs every part until `stop` is set; returns the exit code: 0 after a requested stop, 1
+    when a critical part failed. A follower that fails is restarted with backoff (supervisor)."""
+    supervisor = Supervisor(stop)
     process = service.settlement
-    if process is not None:
-        tokens = {p: t.get_secret_value() for p, t in service.node.settings.claims.tokens.items()}
-        url = process.start_claims_server(tokens)
-        log.info("claims endpoint listening", extra={"url": url})
-        resumed = process.channels.resume_transactions()
-        if resumed:
-            log.info("recorded transactions resumed", extra={"count": resumed})
-        start("chain-sync", lambda: _sync_chain(process, stop))
-        start("settlement-executor", lambda: process.executor.run(stop))
-    for runner in service.followers:
-        start(runner.projection.name, lambda r=runner: r.run_forever(stop))  # type: ignore[misc]
-    log.info("node running", extra={"parts": [t.name for t in threads]})
-    stop.wait()
-    for thread in threads:
-        thread.join(timeout=30)
-    for close in service.closers:
-        close()
+    try:
+        if process is not None:
+            tokens = {
+                p: t.get_secret_value() for p, t in service.node.settings.claims.tokens.items()
+            }
+            url = process.start_claims_server(tokens)
+            log.info("claims endpoint listening", extra={"url": url})
+            resumed = process.channels.resume_transactions()
+            if resumed:
+                log.info("recorded transactions resumed", extra={"count": resumed})
+            supervisor.start("chain-sync", lambda: _sync_chain(process, stop))
+            supervisor.start("settlement-executor", lambda: process.executor.run(stop))
+        for runner in service.followers:
+            supervisor.start(runner.projection.name, partial(runner.run_forever, stop))
+        log.info("node running", extra={"parts": sorted(supervisor.parts)})
+        stop.wait()
+    except Exception:
+        log.exception("node could not start")
+        stop.set()
+        supervisor.fatal.append("start-up")
+    finally:
+        supervisor.join()
+        for close in service.closers:
+            close()
+    if supervisor.failed:
+        log.error("node stopped after a failure", extra={"parts": supervisor.fatal})
+        return 1
     log.info("node stopped")
+    return 0
 
 
 def stop_on_signals(stop: threading.Event) -> None:

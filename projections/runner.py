@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -179,11 +178,3 @@ class ProjectionRunner:
 def head_position(app: EventSource) -> int:
     """The position of the last event recorded."""
     return int(app.recorder.max_notification_id() or 0)
-
-
-def wait_for(runner: ProjectionRunner, position: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while runner.position() < position:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"projection {runner.projection.name} did not reach {position}")
-        runner.catch_up(position)

@@ -2,10 +2,13 @@
 
 Generic on purpose: a new event class is published without code here. UUIDs become strings,
 datetimes ISO 8601 strings, enums their values, ints stay JSON integers (money included).
+A float is refused — money and counts are never floats — except in the payload fields named
+in `MEASUREMENT_FIELDS`, which hold measurements (a routing decision's scores), not money.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -16,6 +19,11 @@ from adapters.kafka.messages import EventMessageV1
 
 # Attributes every eventsourcing event carries; they are message fields, not payload.
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+
+# Event type -> payload fields whose floats are measurements, published as JSON numbers.
+MEASUREMENT_FIELDS: dict[str, frozenset[str]] = {
+    "Settlement.RailChosen": frozenset({"decision"}),
+}
 
 
 class UnpublishableEvent(Exception):
@@ -37,10 +45,13 @@ def event_type_of(topic: str) -> str:
     return topic.rpartition(":")[2]
 
 
-def to_json_value(value: Any, field: str) -> Any:
+def to_json_value(value: Any, field: str, *, measurement: bool = False) -> Any:
+    """`measurement`: floats are allowed (finite ones) — a score, never an amount."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
+        if measurement and math.isfinite(value):
+            return value
         raise ValueError(f"{field} is a float ({value!r}); money and counts must be int")
     if isinstance(value, UUID):
         return str(value)
@@ -53,9 +64,15 @@ def to_json_value(value: Any, field: str) -> Any:
             raise ValueError(f"{field} is a fractional decimal ({value})")
         return int(value)
     if isinstance(value, (list, tuple)):
-        return [to_json_value(item, f"{field}[{i}]") for i, item in enumerate(value)]
+        return [
+            to_json_value(item, f"{field}[{i}]", measurement=measurement)
+            for i, item in enumerate(value)
+        ]
     if isinstance(value, dict):
-        return {str(k): to_json_value(v, f"{field}.{k}") for k, v in value.items()}
+        return {
+            str(k): to_json_value(v, f"{field}.{k}", measurement=measurement)
+            for k, v in value.items()
+        }
     if isinstance(value, bytes):
         return "0x" + value.hex()
     raise ValueError(f"{field} has unsupported type {type(value).__name__}")
@@ -64,9 +81,10 @@ def to_json_value(value: Any, field: str) -> Any:
 def event_message(position: int, topic: str, event: Any) -> EventMessageV1:
     event_type = event_type_of(topic)
     aggregate_type = event_type.partition(".")[0]
+    measurements = MEASUREMENT_FIELDS.get(event_type, frozenset())
     try:
         payload = {
-            name: to_json_value(value, name)
+            name: to_json_value(value, name, measurement=name in measurements)
             for name, value in vars(event).items()
             if name not in _ENVELOPE
         }

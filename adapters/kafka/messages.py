@@ -119,10 +119,3 @@ def telemetry_record(message: TelemetryMessageV1, topic: str) -> OutgoingMessage
         ),
         position=message.position,
     )
-
-
-def header_value(headers: list[tuple[str, bytes]] | None, name: str) -> str | None:
-    for key, value in headers or []:
-        if key == name:
-            return value.decode()
-    return None

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from application.logs import configure_logging
+from bootstrap.logs import configure_logging
 from bootstrap.settings import ConfigurationError, load_settings
 from domain.errors import DomainError
 from entrypoints.cli.output import EXIT_FAILURE, EXIT_USAGE, fail
@@ -57,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.settings = load_settings()
     except ConfigurationError as error:
         return fail(str(error), EXIT_USAGE)
-    configure_logging(args.settings.log_level, args.settings.log_format)
+    configure_logging(
+        args.settings.log_level, args.settings.log_format, args.settings.node_id
+    )
     try:
         code: int = args.handler(args)
         return code

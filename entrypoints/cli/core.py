@@ -136,8 +136,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     service.stop_on_signals(stop)
     with open_node(args.settings) as node:
-        service.run(service.build_service(node, system_clock), stop)
-    return EXIT_OK
+        code = service.run(service.build_service(node, system_clock), stop)
+    return EXIT_OK if code == 0 else EXIT_FAILURE
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

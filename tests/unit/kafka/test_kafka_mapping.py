@@ -80,6 +80,25 @@ def test_values_convert_explicitly_and_floats_are_refused():
         to_json_value({"amount": 1.5}, "payload")
 
 
+def test_a_routing_decision_with_float_scores_publishes_but_a_float_amount_does_not():
+    settlement = Settlement.request("k", uuid.uuid4(), "peer-a", "USD", 5, T0)
+    decision = {"chosen": "fast", "ranked": [{"rail": "fast", "latency_ms": 1000.0, "score": 0.5}]}
+    settlement.choose_rail("fast", decision, T0)
+    _, chosen = settlement.collect_events()
+
+    message = event_message(8, _topic(chosen), chosen)
+
+    assert message.payload["decision"]["ranked"][0] == {
+        "rail": "fast",
+        "latency_ms": 1000.0,
+        "score": 0.5,
+    }
+    with pytest.raises(ValueError, match="is a float"):
+        to_json_value(float("nan"), "decision.score", measurement=True)
+    with pytest.raises(ValueError, match=r"payload\.amount is a float"):
+        to_json_value({"amount": 1.5}, "payload")
+
+
 def test_an_event_that_cannot_be_serialized_stops_publishing_with_its_position():
     settlement = Settlement.request("k", uuid.uuid4(), "peer-a", "USD", 5, T0)
     (requested,) = settlement.collect_events()
