@@ -1,0 +1,100 @@
+"""The node's Prometheus metrics, named by Prometheus conventions (`settle_` prefix, base units,
+`_total` for counters), on one registry per node. Adapters that make calls (ledger, chain RPC,
+claims, signing) count them here; everything derivable from events is counted by
+`adapters.metrics.event_metrics`; gauges of state are read at scrape time
+(`adapters.metrics.collectors`).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# Settlement latencies run from milliseconds (off-chain) to minutes (a channel opened on chain).
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
+
+
+class NodeMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.packets = Counter(
+            "settle_packets_recorded", "Packets recorded", ["asset", "direction"], registry=r
+        )
+        self.packet_amount = Counter(
+            "settle_packet_amount_recorded",
+            "Amount of recorded packets, in the asset's minor units",
+            ["asset", "direction"],
+            registry=r,
+        )
+        self.settlement_events = Counter(
+            "settle_settlement_events",
+            "Settlement events recorded, by event (Requested, Completed, DeadLettered, ...)",
+            ["event"],
+            registry=r,
+        )
+        self.settlement_failures = Counter(
+            "settle_settlement_failures",
+            "Failed settlement attempts by error class and whether they will be retried",
+            ["error_class", "retryable"],
+            registry=r,
+        )
+        self.settlement_latency = Histogram(
+            "settle_settlement_duration_seconds",
+            "Time from a settlement's request (threshold crossed) to its completion",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.settlement_step_latency = Histogram(
+            "settle_settlement_step_duration_seconds",
+            "Time from a settlement's previous event to this step",
+            ["step"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.double_spends = Counter(
+            "settle_suspected_double_spends",
+            "Stale balance proofs from peers, recorded as suspected double spends",
+            registry=r,
+        )
+        self.ledger_results = Counter(
+            "settle_ledger_postings",
+            "Ledger transfers posted, by the ledger's result code",
+            ["result"],
+            registry=r,
+        )
+        self.rpc_calls = Counter(
+            "settle_chain_rpc_calls", "Chain RPC calls by rail and outcome", ["rail", "outcome"],
+            registry=r,
+        )
+        self.claims = Counter(
+            "settle_claims",
+            "Claims sent to and received from peers, by outcome code",
+            ["direction", "outcome"],
+            registry=r,
+        )
+        self.breaker_open = Gauge(
+            "settle_rail_breaker_open", "1 while a rail's circuit breaker is open", ["rail"],
+            registry=r,
+        )
+        self.rail_score = Gauge(
+            "settle_rail_score", "A rail's last routing score (0 to 1)", ["rail"], registry=r
+        )
+        self.key_operations = Counter(
+            "settle_key_operations", "Signatures made, by purpose", ["purpose"], registry=r
+        )
+        self.reconciliation_differences = Gauge(
+            "settle_reconciliation_differences",
+            "Differences found by the last reconciliation run, by check",
+            ["check"],
+            registry=r,
+        )
+        self.dependency_up = Gauge(
+            "settle_dependency_up",
+            "1 while a dependency answered its last health check (database, rail RPC, ledger, kafka)",
+            ["dependency"],
+            registry=r,
+        )
+        self.part_restarts = Counter(
+            "settle_node_part_restarts", "Restarts of a node part after a failure", ["part"],
+            registry=r,
+        )
