@@ -90,7 +90,7 @@ class NodeMetrics:
         )
         self.dependency_up = Gauge(
             "settle_dependency_up",
-            "1 while a dependency answered its last health check (database, rail RPC, ledger, kafka)",
+            "1 while a dependency (database, rail RPC, ledger, kafka) passes its health check",
             ["dependency"],
             registry=r,
         )
