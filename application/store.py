@@ -16,8 +16,9 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
+from application.new_events import NewEvents
 from domain.channel import Channel
 from domain.peer_account import PeerAccount
 from domain.settlement import Settlement
@@ -53,6 +54,12 @@ class AggregateStore(Application[UUID]):
         super().__init__(env)
         self._locks_guard = threading.Lock()
         self._locks: dict[UUID, threading.RLock] = {}
+        self.new_events = NewEvents()
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        """After every save: followers in this process wake at once (see NewEvents)."""
+        if recordings:
+            self.new_events.publish(max(r.notification.id for r in recordings))
 
     # Loading and saving with optimistic concurrency: a conflicting writer means reload and retry.
 

@@ -10,7 +10,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from bootstrap.node import Node, read_model_projections
+from bootstrap.followers import read_model_projections
+from bootstrap.node import Node
 from projections.runner import ProjectionRunner, head_position
 
 READ_MODEL_TABLES = {

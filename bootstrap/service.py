@@ -17,13 +17,15 @@ from web3 import Web3
 
 from adapters.evm.rail import load_signer
 from adapters.ledger.factory import build_chart, build_ledger
-from application.processes.settlement_monitor import SettlementMonitor
+from adapters.postgres.event_signal import EventAnnouncer, relay_notifications
 from application.rails.config import RailConfig
-from bootstrap.node import Node, read_model_projections
+from bootstrap.followers import followers
+from bootstrap.kafka import publisher_runner
+from bootstrap.node import Node
 from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
 from bootstrap.supervisor import Supervisor
 from projections.ledger_postings import LedgerPostingsProjection
-from projections.runner import Projection, ProjectionRunner
+from projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,8 @@ class Service:
 
 def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     settings = node.settings
-    ledger_runner = node.runner(ledger_projection(node))
-    projections: list[Projection] = [*read_model_projections(), SettlementMonitor(node.app, clock)]
+    ledger = ledger_projection(node)
+    ledger_runner = node.runner(ledger)
     service = Service(node, [], None)
     configured = [r for r in settings.rails.rails if r.enabled]
     if configured:
@@ -69,16 +71,27 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
             drive_ledger=False,
         )
         service.settlement = process
-        if settings.settlement.provision_on_registration:
-            projections.append(process.provisioner)
         service.closers.append(process.close)
-    service.followers = [node.runner(p) for p in projections] + [ledger_runner]
+    kafka_runner = None
     if settings.kafka.enabled:
-        from entrypoints.cli.kafka import publisher_runner
-
-        runner, producer = publisher_runner(node)
-        service.followers.append(runner)
+        kafka_runner, producer = publisher_runner(node)
         service.closers.append(producer.close)
+    registry = followers(
+        node,
+        clock,
+        service.settlement,
+        ledger,
+        kafka_runner.projection if kafka_runner else None,
+    )
+    prebuilt = {ledger.name: ledger_runner}
+    if kafka_runner is not None:
+        prebuilt[kafka_runner.projection.name] = kafka_runner
+    service.followers = [
+        prebuilt.get(f.name) or node.runner(f.projection) for f in registry
+    ]
+    announcer = EventAnnouncer(node.database_url)
+    node.app.new_events.subscribe(announcer.announce)
+    service.closers.append(announcer.close)
     return service
 
 
@@ -99,6 +112,9 @@ def run(service: Service, stop: threading.Event) -> int:
                 log.info("recorded transactions resumed", extra={"count": resumed})
             supervisor.start("chain-sync", lambda: _sync_chain(process, stop))
             supervisor.start("settlement-executor", lambda: process.executor.run(stop))
+        node = service.node
+        relay = partial(relay_notifications, node.database_url, node.app.new_events, stop)
+        supervisor.start("event-relay", relay)
         for runner in service.followers:
             supervisor.start(runner.projection.name, partial(runner.run_forever, stop))
         log.info("node running", extra={"parts": sorted(supervisor.parts)})

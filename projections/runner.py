@@ -17,7 +17,12 @@ from typing import Any, Protocol
 import psycopg
 from psycopg import sql
 
+from application.new_events import NewEvents
+
 log = logging.getLogger(__name__)
+
+# How often a follower woken by NewEvents still looks for events written by other processes.
+FALLBACK_POLL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class ProjectionRunner:
         self._tracking = sql.Identifier(schema, "projection_tracking")
         # One connection per runner; threads sharing a runner take turns (a batch at a time).
         self._lock = threading.RLock()
+        self._seen = 0  # the last position this runner found applied (for waiting on news)
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
@@ -118,6 +124,7 @@ class ProjectionRunner:
                 row = cursor.fetchone()
                 assert row is not None
                 position = int(row[0])
+                self._seen = position
                 if stop_at is not None and position >= stop_at:
                     return 0
                 notifications = self.app.recorder.select_notifications(
@@ -134,7 +141,8 @@ class ProjectionRunner:
                     ).format(self._tracking),
                     (events[-1].position, self.projection.name),
                 )
-                return len(events)
+            self._seen = events[-1].position
+            return len(events)
         except psycopg.OperationalError:
             self.close()
             raise
@@ -155,7 +163,12 @@ class ProjectionRunner:
         poll_interval: float = 0.1,
         max_backoff: float = 30.0,
     ) -> None:
-        """Follows the log until `stop` is set; backs off while a dependency is down."""
+        """Follows the log until `stop` is set; backs off while a dependency is down.
+
+        With the application's NewEvents signal it wakes as soon as events are recorded and
+        polls only as a fallback (events written by another process), every `fallback_poll`.
+        """
+        news: NewEvents | None = getattr(self.app, "new_events", None)
         backoff = poll_interval
         while not stop.is_set():
             try:
@@ -172,7 +185,10 @@ class ProjectionRunner:
                 backoff = min(backoff * 2, max_backoff)
                 continue
             if applied == 0:
-                stop.wait(poll_interval)
+                if news is None:
+                    stop.wait(poll_interval)
+                else:
+                    news.wait_beyond(self._seen, FALLBACK_POLL_SECONDS)
 
 
 def head_position(app: EventSource) -> int:

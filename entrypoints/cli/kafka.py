@@ -11,12 +11,13 @@ from typing import Any
 from adapters.kafka.admin import ensure_topics
 from adapters.kafka.balance_view import BalanceView
 from adapters.kafka.consumer import ReferenceConsumer
-from adapters.kafka.producer import BrokerUnavailable, KafkaMessageProducer
-from bootstrap.node import Node, open_node
+from adapters.kafka.producer import BrokerUnavailable
+from bootstrap.kafka import publisher_runner
+from bootstrap.node import open_node
 from bootstrap.settings import Settings
 from entrypoints.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, emit_object, fail
 from projections.kafka_publisher import KafkaPublisher
-from projections.runner import ProjectionRunner, head_position
+from projections.runner import head_position
 
 
 def register(subparsers: Any) -> None:
@@ -43,21 +44,6 @@ def register(subparsers: Any) -> None:
         "--until-caught-up", action="store_true", help="stop at the end of the topic"
     )
     consume.set_defaults(handler=run_consume)
-
-
-def publisher_runner(node: Node) -> tuple[ProjectionRunner, KafkaMessageProducer]:
-    settings = node.settings
-    producer = KafkaMessageProducer(settings.kafka)
-    publisher = KafkaPublisher(
-        settings.kafka,
-        settings.node_id,
-        producer,
-        lambda aggregate_id, version: node.app.repository.get(aggregate_id, version=version),
-    )
-    runner = ProjectionRunner(
-        node.app, node.database_url, publisher, batch_size=settings.kafka.batch_size
-    )
-    return runner, producer
 
 
 def run_status(args: argparse.Namespace) -> int:

@@ -16,9 +16,9 @@ from adapters.kafka.admin import ensure_topics
 from adapters.kafka.balance_view import BalanceView
 from adapters.kafka.consumer import ReferenceConsumer
 from application.queries import balances
+from bootstrap.kafka import publisher_runner
 from bootstrap.node import Node
 from entrypoints.cli import main
-from entrypoints.cli.kafka import publisher_runner
 from tests.support.kafka_broker import Activity
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from adapters.kafka.admin import ensure_topics
 from adapters.kafka.messages import EventMessageV1, TelemetryMessageV1
+from bootstrap.kafka import publisher_runner
 from bootstrap.node import Node
 from entrypoints.cli import main
-from entrypoints.cli.kafka import publisher_runner
 from projections.runner import head_position
 from tests.support.kafka_broker import (
     Activity,

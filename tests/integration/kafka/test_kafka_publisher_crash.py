@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from adapters.kafka.admin import ensure_topics
+from bootstrap.kafka import publisher_runner
 from bootstrap.node import Node
-from entrypoints.cli.kafka import publisher_runner
 from projections.runner import head_position
 from tests.support.kafka_broker import (
     Activity,
