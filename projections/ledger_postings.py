@@ -1,6 +1,6 @@
 """The ledger postings projection: domain events become ledger transfers exactly once.
 
-Each batch of events is planned into accounts and transfers (adapters.ledger.postings),
+Each batch of events is planned into accounts and transfers (projections.ledger_planner),
 posted to the ledger in large requests, and only then, once the ledger acknowledged, does
 the runner commit the tracking record together with this projection's own state. A crash
 in between replays the batch: the same ids come back as `exists`, which counts as success.
@@ -19,9 +19,9 @@ import psycopg
 from adapters.ledger.chart import Chart
 from adapters.ledger.errors import LedgerError
 from adapters.ledger.port import CreateResult, LedgerPort
-from adapters.ledger.postings import ChannelState, Hold, PostingPlanner, PostingState
 from domain.channel import Channel
 from domain.peer_account import PeerAccount
+from projections.ledger_planner import ChannelState, Hold, PostingPlanner, PostingState
 from projections.runner import PositionedEvent, Projection
 
 log = logging.getLogger(__name__)
