@@ -1,10 +1,12 @@
 """The ledger postings projection: domain events become ledger transfers exactly once.
 
-Each batch of events is planned into accounts and transfers (adapters.ledger.postings),
+Each batch of events is planned into accounts and transfers (projections.ledger_planner),
 posted to the ledger in large requests, and only then, once the ledger acknowledged, does
 the runner commit the tracking record together with this projection's own state. A crash
 in between replays the batch: the same ids come back as `exists`, which counts as success.
-`exists with different fields` or any other refusal stops the projection loudly.
+`exists with different fields` or any other refusal stops the projection loudly. Two
+failpoints bracket the ledger call (`postings_before_ledger`, `postings_after_ledger`) so a
+crash test can kill the process exactly there.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import psycopg
 from adapters.ledger.chart import Chart
 from adapters.ledger.errors import LedgerError
 from adapters.ledger.port import CreateResult, LedgerPort
-from adapters.ledger.postings import ChannelState, Hold, PostingPlanner, PostingState
+from application.failpoints import failpoint
 from domain.channel import Channel
 from domain.peer_account import PeerAccount
+from projections.ledger_planner import ChannelState, Hold, PostingPlanner, PostingState
 from projections.runner import PositionedEvent, Projection
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,7 @@ class LedgerPostingsProjection(Projection):
         for positioned in events:
             planner.add(positioned.position, positioned.event)
         plan = planner.plan
+        failpoint("postings_before_ledger")
         if plan.accounts:
             unique = list({a.id: a for a in plan.accounts}.values())
             results = self.ledger.create_accounts(unique)
@@ -78,6 +82,7 @@ class LedgerPostingsProjection(Projection):
                 },
             )
         _save_state(cursor, state)
+        failpoint("postings_after_ledger")  # the ledger has the batch; tracking is not committed
 
 
 def _load_state(cursor: psycopg.Cursor[Any], events: Sequence[PositionedEvent]) -> PostingState:

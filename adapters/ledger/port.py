@@ -2,7 +2,9 @@
 
 Both backends (TigerBeetle and PostgreSQL) implement `LedgerPort` and answer with the same
 `CreateResult` codes, named after TigerBeetle's own result codes. Amounts are ints in minor
-units up to 2**128-1; ids are 128-bit ints (see `adapters.ledger.ids`).
+units up to 2**128-1; ids are 128-bit ints (see `adapters.ledger.ids`). The flags below are
+the whole contract: both backends refuse any other flag with the same code before writing
+anything, and a lookup returns exactly what was stored.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ BATCH_LIMIT = 8189
 """The TigerBeetle client's limit of events per request; both backends split at it."""
 
 
+FLAG_BITS = 16
+"""Flags are a u16 in TigerBeetle; a value that does not fit is an invalid field, not a flag."""
+
+
 class AccountFlags(IntFlag):
+    """The account flags this port supports; every other bit is refused (see below)."""
+
     NONE = 0
     LINKED = 1 << 0
     DEBITS_MUST_NOT_EXCEED_CREDITS = 1 << 1
@@ -26,11 +34,43 @@ class AccountFlags(IntFlag):
 
 
 class TransferFlags(IntFlag):
+    """The transfer flags this port supports; every other bit is refused (see below)."""
+
     NONE = 0
     LINKED = 1 << 0
     PENDING = 1 << 1
     POST_PENDING_TRANSFER = 1 << 2
     VOID_PENDING_TRANSFER = 1 << 3
+
+
+SUPPORTED_ACCOUNT_FLAGS = int(
+    AccountFlags.LINKED
+    | AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
+    | AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
+)
+SUPPORTED_TRANSFER_FLAGS = int(
+    TransferFlags.LINKED
+    | TransferFlags.PENDING
+    | TransferFlags.POST_PENDING_TRANSFER
+    | TransferFlags.VOID_PENDING_TRANSFER
+)
+UNSUPPORTED_ACCOUNT_FLAGS = {"history": 1 << 3, "imported": 1 << 4, "closed": 1 << 5}
+"""TigerBeetle's account flags the port does not model: refused as `unsupported`.
+
+The PostgreSQL backend keeps no balance history, imports nothing and never closes accounts,
+so neither backend accepts them. Any higher bit is TigerBeetle's padding: `reserved_flag`.
+"""
+UNSUPPORTED_TRANSFER_FLAGS = {
+    "balancing_debit": 1 << 4,
+    "balancing_credit": 1 << 5,
+    "closing_debit": 1 << 6,
+    "closing_credit": 1 << 7,
+    "imported": 1 << 8,
+}
+"""TigerBeetle's transfer flags the port does not model: refused as `unsupported`.
+
+Any higher bit is TigerBeetle's padding: `reserved_flag`.
+"""
 
 
 class CreateResult(StrEnum):
@@ -103,7 +143,8 @@ class CreateResult(StrEnum):
     CREDITS_PENDING_MUST_BE_ZERO = "credits_pending_must_be_zero"
     CREDITS_POSTED_MUST_BE_ZERO = "credits_posted_must_be_zero"
     UNSUPPORTED = "unsupported"
-    """A TigerBeetle code this port does not model (imported events, closing accounts)."""
+    """A flag TigerBeetle knows and this port does not support (`UNSUPPORTED_*_FLAGS`), or a
+    TigerBeetle code this port does not model."""
 
     @property
     def succeeded(self) -> bool:

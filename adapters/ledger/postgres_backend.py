@@ -22,6 +22,7 @@ from adapters.ledger import postgres_rows as rows
 from adapters.ledger.batches import split_batches
 from adapters.ledger.chains import account_result, run_chains
 from adapters.ledger.errors import LedgerUnavailable
+from adapters.ledger.flags import ACCOUNT_FLAGS, TRANSFER_FLAGS
 from adapters.ledger.port import (
     BATCH_LIMIT,
     Account,
@@ -69,13 +70,19 @@ class PostgresLedger:
 
     def create_accounts(self, accounts: Sequence[Account]) -> list[CreateResult]:
         check_accounts(accounts)
+        return ACCOUNT_FLAGS.create(accounts, self._create_accounts)
+
+    def create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateResult]:
+        check_transfers(transfers)
+        return TRANSFER_FLAGS.create(transfers, self._create_transfers)
+
+    def _create_accounts(self, accounts: Sequence[Account]) -> list[CreateResult]:
         results: list[CreateResult] = []
         for chunk in split_batches(accounts, BATCH_LIMIT):
             results += self._transaction("create_accounts", partial(_create_accounts, chunk=chunk))
         return results
 
-    def create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateResult]:
-        check_transfers(transfers)
+    def _create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateResult]:
         results: list[CreateResult] = []
         for chunk in split_batches(transfers, BATCH_LIMIT):
             results += self._transaction("create_transfers", partial(create_transfers, chunk=chunk))

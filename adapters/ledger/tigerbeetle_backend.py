@@ -22,6 +22,7 @@ import tigerbeetle as tb
 
 from adapters.ledger.batches import split_batches
 from adapters.ledger.errors import LedgerUnavailable
+from adapters.ledger.flags import ACCOUNT_FLAGS, TRANSFER_FLAGS
 from adapters.ledger.port import (
     BATCH_LIMIT,
     Account,
@@ -58,6 +59,13 @@ class TigerBeetleLedger:
 
     def create_accounts(self, accounts: Sequence[Account]) -> list[CreateResult]:
         check_accounts(accounts)
+        return ACCOUNT_FLAGS.create(accounts, self._create_accounts)
+
+    def create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateResult]:
+        check_transfers(transfers)
+        return TRANSFER_FLAGS.create(transfers, self._create_transfers)
+
+    def _create_accounts(self, accounts: Sequence[Account]) -> list[CreateResult]:
         results: list[CreateResult] = []
         for chunk in split_batches(accounts, BATCH_LIMIT):
             native = [_native_account(a) for a in chunk]
@@ -67,8 +75,7 @@ class TigerBeetleLedger:
             results += [_result(answer.status) for answer in answers]
         return results
 
-    def create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateResult]:
-        check_transfers(transfers)
+    def _create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateResult]:
         results: list[CreateResult] = []
         for chunk in split_batches(transfers, BATCH_LIMIT):
             native = [_native_transfer(t) for t in chunk]
@@ -209,12 +216,16 @@ def _native_transfer(t: Transfer) -> tb.Transfer:
     )
 
 
+# Read back exactly as stored, unmasked: the PostgreSQL backend returns its rows unmasked too,
+# and only the port's flags can have been written through it.
+
+
 def _balance(a: tb.Account) -> AccountBalance:
     return AccountBalance(
         id=a.id,
         ledger=a.ledger,
         code=a.code,
-        flags=AccountFlags(int(a.flags) & 0b111),
+        flags=AccountFlags(int(a.flags)),
         debits_pending=a.debits_pending,
         debits_posted=a.debits_posted,
         credits_pending=a.credits_pending,
@@ -239,6 +250,6 @@ def _transfer(t: tb.Transfer) -> Transfer:
         timeout=t.timeout,
         ledger=t.ledger,
         code=t.code,
-        flags=TransferFlags(int(t.flags) & 0b1111),
+        flags=TransferFlags(int(t.flags)),
         timestamp=t.timestamp,
     )

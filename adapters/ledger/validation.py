@@ -1,11 +1,15 @@
-"""Range checks shared by both backends: a field that cannot fit is refused before sending."""
+"""Range checks shared by both backends: a field that cannot fit is refused before sending.
+
+Flags must be the port's flag type and fit TigerBeetle's u16; which bits are allowed is the
+port's contract, screened by `adapters.ledger.flags` with result codes rather than errors.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from adapters.ledger.errors import InvalidLedgerField
-from adapters.ledger.port import Account, AccountFlags, Transfer, TransferFlags
+from adapters.ledger.port import FLAG_BITS, Account, AccountFlags, Transfer, TransferFlags
 
 _BITS = {
     "id": 128,
@@ -33,12 +37,18 @@ def _check(kind: str, index: int, event: object, names: Sequence[str]) -> None:
             )
 
 
+def _check_flags(field: str, flags: object, kind: type[AccountFlags | TransferFlags]) -> None:
+    if not isinstance(flags, kind):
+        raise InvalidLedgerField(field, flags, f"not {kind.__name__}")
+    if not 0 <= flags < 2**FLAG_BITS:
+        raise InvalidLedgerField(field, int(flags), f"must fit in {FLAG_BITS} unsigned bits")
+
+
 def check_accounts(accounts: Sequence[Account]) -> None:
     names = ("id", "user_data_128", "user_data_64", "user_data_32", "ledger", "code")
     for index, account in enumerate(accounts):
         _check("accounts", index, account, names)
-        if not isinstance(account.flags, AccountFlags):
-            raise InvalidLedgerField(f"accounts[{index}].flags", account.flags, "not AccountFlags")
+        _check_flags(f"accounts[{index}].flags", account.flags, AccountFlags)
 
 
 def _fits(t: Transfer) -> bool:
@@ -65,7 +75,4 @@ def check_transfers(transfers: Sequence[Transfer]) -> None:
     for index, transfer in enumerate(transfers):
         if not _fits(transfer):
             _check("transfers", index, transfer, tuple(_BITS))
-        if not isinstance(transfer.flags, TransferFlags):
-            raise InvalidLedgerField(
-                f"transfers[{index}].flags", transfer.flags, "not TransferFlags"
-            )
+        _check_flags(f"transfers[{index}].flags", transfer.flags, TransferFlags)

@@ -1,7 +1,10 @@
-"""Crash test: SIGKILL the ledger projection at random points while it posts 50,000 packets.
+"""Crash test: the ledger projection is killed inside the posting of a batch while it posts
+50,000 packets, before the ledger call and after the ledger acknowledged (tracking not yet
+committed), at batches chosen in advance.
 
-After restarting it until it finishes, the ledger holds exactly one transfer per packet and
-its balances equal the balance read model.
+The child kills itself at a failpoint once it has applied the batches asked for, so every kill
+lands mid-projection on any machine. After restarting it until it finishes, the ledger holds
+exactly one transfer per packet and its balances equal the balance read model.
 """
 
 from __future__ import annotations
@@ -11,28 +14,40 @@ import random
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from adapters.ledger.chart import Chart
-from adapters.ledger.ids import packet_key
+from adapters.ledger.ids import packet_key, transfer_id
 from adapters.ledger.port import LedgerPort, iter_account_transfers
 from adapters.ledger.reconcile import compare_balances
 from application import queries
 from bootstrap.node import Node, open_node
 from bootstrap.settings import Settings
 from domain.money import Asset
-from domain.peer_account import Direction, PacketEntry
+from domain.peer_account import Direction, PacketEntry, PeerAccount
 from projections.ledger_postings import LedgerPostingsProjection
 from projections.runner import head_position
 
 PACKETS = 50_000
-PER_BATCH = 500
+PER_BATCH = 500  # packets per event: 100 events, 11 batches of BATCH_SIZE events
+BATCH_SIZE = 10
+CRASHES = [
+    ("postings_after_ledger", 0),
+    ("postings_before_ledger", 1),
+    ("postings_after_ledger", 2),
+    ("postings_before_ledger", 2),
+    ("postings_after_ledger", 0),
+    ("postings_after_ledger", 0),
+    ("postings_before_ledger", 2),
+]
+"""(failpoint, batches applied before it fires): 7 of the 11 batches commit across 7 crashes;
+a batch acknowledged by the ledger is replayed by the next run, once twice in a row."""
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -51,30 +66,63 @@ def backend_env(ledger: LedgerPort) -> dict[str, str]:
     return env
 
 
-def run_until_done(database_url: str, env: dict[str, str], head: int, position: object) -> int:
-    """Starts the projection, kills it at random moments, restarts; returns the kills made."""
-    rng = random.Random(20261122)
-    kills = 0
+def run_child(database_url: str, env: dict[str, str], *crash: str) -> int:
+    """Runs the catch-up child to its end (or its crash); returns its exit code."""
     command = [sys.executable, "-m", "tests.support.ledger_catch_up"]
-    command += ["--database-url", database_url, "--batch-size", "10"]
-    for attempt in range(40):
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
-        )
-        try:
-            if attempt < 6:
-                time.sleep(rng.uniform(0.8, 3.0))
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    kills += 1
-            process.wait(timeout=300)
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        if process.returncode == 0 and position() == head:  # type: ignore[operator]
-            return kills
-    raise AssertionError("the ledger projection never finished")
+    command += ["--database-url", database_url, "--batch-size", str(BATCH_SIZE), *crash]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
+    )
+    try:
+        return process.wait(timeout=300)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def next_batch_first_transfer(app: Any, position: int) -> int:
+    """The id of the first packet transfer the batch after `position` posts."""
+    notifications = app.recorder.select_notifications(
+        start=position, limit=BATCH_SIZE, inclusive_of_start=False
+    )
+    events = [app.mapper.to_domain_event(n) for n in notifications]
+    recorded = next(e for e in events if isinstance(e, PeerAccount.PacketsRecorded))
+    return transfer_id(recorded.originator_id, recorded.originator_version, 0)
+
+
+def position_after(app: Any, position: int, batches: int) -> int:
+    """Where the runner stands after applying `batches` more batches from `position`."""
+    if batches == 0:
+        return position
+    notifications = app.recorder.select_notifications(
+        start=position, limit=batches * BATCH_SIZE, inclusive_of_start=False
+    )
+    return int(notifications[-1].id)
+
+
+def crash_and_restart(node: Node, ledger: LedgerPort, head: int, position: Any) -> int:
+    """Crashes the child at each point of CRASHES, checks where it died, then lets it finish."""
+    env = backend_env(ledger)
+    kills = 0
+    acknowledged: set[int] = set()  # first transfers of batches the ledger has, uncommitted
+    for crash_at, after_batches in CRASHES:
+        before = position()
+        expected = position_after(node.app, before, after_batches)
+        assert expected < head, "the schedule must leave batches to crash in"
+        next_transfer = next_batch_first_transfer(node.app, expected)
+        crash = ("--crash-at", crash_at, "--after-batches", str(after_batches))
+        returncode = run_child(node.database_url, env, *crash)
+        assert returncode == -signal.SIGKILL, (crash_at, after_batches, returncode)
+        assert position() == expected  # the batches asked for committed, the next one did not
+        if crash_at == "postings_after_ledger":
+            acknowledged.add(next_transfer)
+        posted = ledger.lookup_transfers([next_transfer]) != []
+        assert posted == (next_transfer in acknowledged), (crash_at, after_batches)
+        kills += 1
+    assert run_child(node.database_url, env) == 0
+    assert position() == head
+    return kills
 
 
 @pytest.mark.slow
@@ -93,9 +141,9 @@ def test_killed_projection_posts_each_packet_exactly_once(node: Node, ledger: Le
     head = head_position(node.app)
     runner = node.runner(LedgerPostingsProjection(ledger, Chart()))
 
-    kills = run_until_done(node.database_url, backend_env(ledger), head, runner.position)
+    kills = crash_and_restart(node, ledger, head, runner.position)
 
-    assert kills >= 1, "no kill landed while the projection was running"
+    assert kills == len(CRASHES)
     accounts = Chart().peer_accounts(peer, "USD")
     outgoing = list(iter_account_transfers(ledger, accounts.payable.id))
     incoming = list(iter_account_transfers(ledger, accounts.receivable.id))

@@ -1,6 +1,8 @@
 """Which ledger accounts and transfers each money-moving event stands for.
 
-Pure: given the events and what the projection remembers (peer and asset of each peer
+The planner of the ledger postings projection (`projections.ledger_postings`): it reads the
+domain's events, so it lives here with its projection, and the ledger adapter stays free of
+the domain. Pure: given the events and what the projection remembers (peer and asset of each peer
 account, each channel's owner and our deposit so far, the pending transfer of each
 settlement), it returns the accounts and transfers to post. Transfer ids come from the event
 (aggregate id, version) and the leg index, so posting an event twice yields `exists`.
@@ -15,6 +17,7 @@ from uuid import UUID
 from adapters.ledger.chart import Chart, TransferCode
 from adapters.ledger.ids import packet_key, transfer_id
 from adapters.ledger.port import AMOUNT_MAX, Account, Transfer, TransferFlags
+from domain.address import Address
 from domain.channel import Channel
 from domain.money import convert_scale
 from domain.peer_account import PeerAccount
@@ -204,7 +207,7 @@ class PostingPlanner:
         settlement = self.chart.settlement(channel.asset_code).id
         ledger = self.chart.ledger(channel.asset_code)
         if isinstance(event, Channel.DepositObserved):
-            if event.participant.lower() != channel.our_address.lower():
+            if Address(event.participant, "participant") != Address(channel.our_address):
                 return  # the partner's deposit is the partner's money, not on our books
             added = event.total_deposit - channel.our_deposit
             if added <= 0:
