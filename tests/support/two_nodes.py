@@ -74,10 +74,8 @@ def befriend(a: TestNode, b: TestNode, rails: list[str], threshold: int) -> None
         account_id = me.node.app.open_peer_account(
             other.name, USD, threshold=threshold, settle_to=threshold // 5, credit_limit=10**15
         )
-        me.node.app.change(
-            account_id,
-            type(me.node.app.peer_account(other.name, USD.code)),
-            lambda acc, o=other: acc.register(o.signer.address, rails, rails[0], o.claims_url),
+        me.node.app.register_peer(
+            account_id, other.signer.address, rails, rails[0], other.claims_url
         )
 
 
