@@ -17,6 +17,7 @@ from domain.peer_account import PeerAccount
 from domain.settlement import Settlement
 
 Terms = TypeVar("Terms")
+TermsIn = TypeVar("TermsIn", contravariant=True)
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,13 @@ class ClaimPort(Protocol):
         ...
 
 
-class CooperativeClaimPort(ClaimPort, Protocol[Terms]):
+class CooperativeClaimPort(ClaimPort, Protocol[TermsIn]):
     def deliver_cooperatively(
         self,
         account: PeerAccount,
         settlement: Settlement,
         channel: Channel,
-        terms: Terms,
+        terms: TermsIn,
         our_signature: str,
     ) -> tuple[str, str]:
         """Delivers the claim with the signed final balances; returns the peer's receipt and

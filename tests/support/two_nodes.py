@@ -51,13 +51,16 @@ def start_node(
     signer = LocalKeySigner(Account.create())
     if funded:
         fund_participant(web3, signer, dev.token, 10**30)
-    settings = Settings(
-        database_url=database_url,
-        node_id=name,
-        claims={"tokens": {peer: TOKEN}},
-        chain={"confirmations": 0, "settle_timeout_seconds": 20},
-        settlement={"initial_backoff_ms": 1, "max_backoff_ms": 10},
-        rails=rails or {},
+    settings = Settings.model_validate(
+        {
+            "database_url": database_url,
+            "node_id": name,
+            "claims": {"tokens": {peer: TOKEN}},
+            "chain": {"confirmations": 0, "settle_timeout_seconds": 20},
+            # Short waits and a budget of 3 attempts: the tests see give-ups without waiting.
+            "settlement": {"initial_backoff_ms": 1, "max_backoff_ms": 10, "max_attempts": 3},
+            "rails": rails or {},
+        }
     )
     node = open_node(settings)
     ledger = node.runner(ledger_projection(node))
