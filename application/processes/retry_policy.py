@@ -38,7 +38,7 @@ class RetryPolicy:
     def delay(self, attempt: int, rng: random.Random) -> timedelta:
         """Backoff before attempt `attempt + 1`: doubling from the initial delay, capped, jittered
         to between half and all of it so that many failing settlements do not retry in step."""
-        doublings = min(max(attempt - 1, 0), 62)  # the cap is reached long before; no overflow
-        base = min(self.initial_backoff * (2**doublings), self.max_backoff)
-        jittered: timedelta = base * rng.uniform(0.5, 1.0)
-        return jittered
+        doublings = min(max(attempt - 1, 0), 64)  # in microseconds: no timedelta overflow
+        initial_us = self.initial_backoff // timedelta(microseconds=1)
+        base_us = min(initial_us << doublings, self.max_backoff // timedelta(microseconds=1))
+        return timedelta(microseconds=base_us * rng.uniform(0.5, 1.0))
