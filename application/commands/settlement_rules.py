@@ -105,7 +105,7 @@ def decide_failure(
     elif not failure.retryable:
         return _end(account, s, f"{failure.error_class}: {failure.message}", at, failure)
     attempts = s.attempts + 1
-    if policy.gives_up(attempts, at - s.requested_at):
+    if policy.gives_up(attempts, at - s.requested_at, patient=failure.patient):
         reason = (
             f"{attempts} attempts exhausted over {at - s.requested_at}; "
             f"last {failure.error_class}: {failure.message}"

@@ -29,11 +29,11 @@ class RetryPolicy:
             max_attempts=settings.max_attempts,
         )
 
-    def gives_up(self, attempts_made: int, retried_for: timedelta) -> bool:
-        """Whether `attempts_made` attempts over `retried_for` exhaust the budget."""
-        if self.max_attempts is not None and attempts_made >= self.max_attempts:
-            return True
-        return retried_for >= self.retry_for
+    def gives_up(self, attempts_made: int, retried_for: timedelta, *, patient: bool) -> bool:
+        """Whether `attempts_made` attempts over `retried_for` exhaust the budget. A peer that
+        asked us to come back later (`patient`) is waited for the whole time, past any cap."""
+        capped = self.max_attempts is not None and attempts_made >= self.max_attempts
+        return (capped and not patient) or retried_for >= self.retry_for
 
     def delay(self, attempt: int, rng: random.Random) -> timedelta:
         """Backoff before attempt `attempt + 1`: doubling from the initial delay, capped, jittered

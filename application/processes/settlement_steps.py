@@ -154,14 +154,15 @@ class SettlementSteps(Generic[Terms]):
                 "retryable": facts.retryable,
             },
         )
+        current = self.app.settlement(seen.id)  # the rail or channel the step got to
         if (
-            seen.rail is not None
-            and seen.status == SettlementStatus.REQUESTED
-            and not facts.patient
+            current.rail is not None
+            and current.status == SettlementStatus.REQUESTED
+            and not facts.patient  # a lagging peer or a challenge period is no rail fault
         ):
-            self.rails.record_outcome(seen.rail, False, None)  # a lagging peer is no rail fault
-        if facts.channel_lost and seen.channel_id is not None:
-            self.channels.abandon(seen.channel_id, facts.message)  # idempotent
+            self.rails.record_outcome(current.rail, False, None)
+        if facts.channel_lost and current.channel_id is not None:
+            self.channels.abandon(current.channel_id, facts.message)  # idempotent
         outcome = self.app.record_settlement_failure(
             seen.id, SettlementStatus(seen.status), facts, self.policy, self.rng, self.clock()
         )

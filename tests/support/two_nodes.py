@@ -57,8 +57,13 @@ def start_node(
             "node_id": name,
             "claims": {"tokens": {peer: TOKEN}},
             "chain": {"confirmations": 0, "settle_timeout_seconds": 20},
-            # Short waits and a budget of 3 attempts: the tests see give-ups without waiting.
-            "settlement": {"initial_backoff_ms": 1, "max_backoff_ms": 10, "max_attempts": 3},
+            # Short waits, 3 attempts at faults, 5 minutes for a peer that asks us to wait.
+            "settlement": {
+                "initial_backoff_ms": 1,
+                "max_backoff_ms": 10,
+                "max_attempts": 3,
+                "retry_for_seconds": 300,
+            },
             "rails": rails or {},
         }
     )

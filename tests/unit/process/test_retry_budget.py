@@ -29,8 +29,15 @@ def test_defaults_wait_minutes_between_tries_and_retry_for_a_day() -> None:
     rng = random.Random(3)
     delays = [policy.delay(attempt, rng) for attempt in range(1, 40)]
     assert all(timedelta(minutes=2, seconds=30) <= d <= timedelta(minutes=5) for d in delays[8:])
-    assert not policy.gives_up(300, timedelta(hours=23, minutes=59))
-    assert policy.gives_up(300, timedelta(days=1))
+    assert not policy.gives_up(300, timedelta(hours=23, minutes=59), patient=False)
+    assert policy.gives_up(300, timedelta(days=1), patient=False)
+
+
+def test_an_attempt_cap_gives_up_on_faults_but_waits_for_a_peer_that_asked_to() -> None:
+    policy = RetryPolicy(max_attempts=3, retry_for=timedelta(minutes=5))
+    assert policy.gives_up(3, timedelta(seconds=1), patient=False)
+    assert not policy.gives_up(3, timedelta(seconds=1), patient=True)
+    assert policy.gives_up(3, timedelta(minutes=5), patient=True)
 
 
 def test_jitter_stays_between_half_and_all_of_the_capped_backoff() -> None:
