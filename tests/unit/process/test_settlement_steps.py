@@ -15,7 +15,7 @@ from application.processes.retry_policy import RetryPolicy
 from application.processes.settlement_steps import Progress, SettlementSteps
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
-from domain.settlement import SettlementStatus
+from domain.settlement import Settlement, SettlementStatus
 from tests.support.process_edges import (
     ChannelEdge,
     ClaimEdge,
@@ -65,7 +65,7 @@ class World:
         return progress
 
     @property
-    def settlement(self):  # type: ignore[no-untyped-def]
+    def settlement(self) -> Settlement:
         return self.app.settlement(self.settlement_id)
 
     @property
