@@ -1,9 +1,10 @@
 """The dead-letter list: settlements whose retries ran out, and what an operator does with them.
 
 retry: before any proof was signed, the reservation went back to payable, so a new settlement
-is requested for the amount; after a proof was signed the same claim is delivered again (its
-value is already promised to the peer and must never be released). discard: only where no
-proof is out.
+is requested (and reserved) for what is still payable; after a proof was signed the same claim
+is delivered again (its value is already promised to the peer and must never be released), and
+its amount applied. discard: only where no proof is out. Each decision is made by the
+application on the state it saves.
 """
 
 from __future__ import annotations
@@ -36,44 +37,27 @@ def retry_dead_letter(
     """Returns the id of the settlement that carries the retry (the same one if redelivered)."""
     settlement = app.settlement(settlement_id)
     _require_open_dead_letter(settlement)
+    if not settlement.has_signed_proof:
+        return app.retry_dead_letter(settlement_id, clock())
+    if claims is None or settlement.channel_id is None:
+        raise IllegalTransition(
+            "Settlement",
+            settlement_id,
+            "dead_lettered with a signed proof out",
+            "be retried without a claim transport (run it where the node's claims are wired)",
+        )
     account = app.load(settlement.account_id, PeerAccount)
-    if settlement.has_signed_proof:
-        if claims is None:
-            raise IllegalTransition(
-                "Settlement",
-                settlement_id,
-                "dead_lettered with a signed proof out",
-                "be retried without a claim transport (run it where the node's claims are wired)",
-            )
-        assert settlement.channel_id is not None
-        channel = app.load(settlement.channel_id, Channel)
-        claims.deliver(account, settlement, channel)
-
-        def redelivered(a: PeerAccount, s: Settlement) -> None:
-            a.apply(settlement_id)
-            s.resolve_dead_letter("redelivered", None, clock())
-
-        app.change_together(account.id, PeerAccount, settlement_id, Settlement, redelivered)
-        return settlement_id
-    amount = min(settlement.amount, account.payable)
-    if amount <= 0:
-        raise IllegalTransition("Settlement", settlement_id, "nothing payable", "be retried")
-    retry = Settlement.request(
-        f"{settlement_id}:retry", account.id, account.peer_id, account.asset_code, amount, clock()
-    )
-    original = app.load(settlement_id, Settlement, copy=True)
-    original.resolve_dead_letter("retried", retry.id, clock())
-    app.save(retry, original)
-    return retry.id
+    channel = app.load(settlement.channel_id, Channel)
+    claims.deliver(account, settlement, channel)  # the same claim again: idempotent at the peer
+    app.redeliver_dead_letter(settlement_id, clock())
+    return settlement_id
 
 
 def discard_dead_letter(
     app: SettlementApp, settlement_id: UUID, clock: Callable[[], datetime]
 ) -> None:
     _require_open_dead_letter(app.settlement(settlement_id))
-    app.change_settlement(
-        settlement_id, lambda s: s.resolve_dead_letter("discarded", None, clock())
-    )
+    app.discard_dead_letter(settlement_id, clock())
 
 
 def _require_open_dead_letter(settlement: Settlement) -> None:

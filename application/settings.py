@@ -10,11 +10,20 @@ from pydantic import BaseModel, Field, SecretStr
 
 
 class SettlementPolicySettings(BaseModel):
-    """How settlements are retried and when they count as stuck."""
+    """How settlements are retried and when they count as stuck.
 
-    max_attempts: int = Field(default=3, ge=1, le=100)
-    initial_backoff_ms: int = Field(default=100, ge=1)
-    max_backoff_ms: int = Field(default=5000, ge=1)
+    Retryable failures (peer unreachable, RPC down, 5xx) back off from `initial_backoff_ms`,
+    doubling up to `max_backoff_ms` with jitter, for `retry_for_seconds` after the request; only
+    then is the settlement dead-lettered. Non-retryable failures end it at once."""
+
+    initial_backoff_ms: int = Field(default=5_000, ge=1)
+    max_backoff_ms: int = Field(default=300_000, ge=1, description="Longest wait between tries.")
+    retry_for_seconds: int = Field(
+        default=86_400, ge=0, description="How long a settlement is retried before dead-lettering."
+    )
+    max_attempts: int | None = Field(
+        default=None, ge=1, description="Optionally also give up after this many attempts."
+    )
     stuck_after_seconds: int = Field(default=300, ge=1)
     stuck_action: Literal["resume", "time_out"] = "resume"
     workers: int = Field(default=4, ge=1, le=64)

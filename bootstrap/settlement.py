@@ -114,7 +114,7 @@ class SettlementProcess:
     syncs: list[ChainSync]
     receiver: ClaimReceiver
     delivery: ClaimDelivery
-    steps: SettlementSteps
+    steps: SettlementSteps[Any]
     executor: SettlementExecutor
     provisioner: ChannelProvisioner
     ledger_runner: ProjectionRunner | None

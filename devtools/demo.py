@@ -34,7 +34,7 @@ from bootstrap.settings import Settings
 from bootstrap.settlement import SettlementProcess, build_settlement_process
 from devtools.dev_chain import DevelopmentRails, deploy_rails, fund_participant
 from domain.money import Asset
-from domain.peer_account import Direction, PacketEntry, PeerAccount
+from domain.peer_account import Direction, PacketEntry
 
 PEERS = ["alice", "bob", "carol", "dave", "erin"]
 ASSET = Asset("USD", 6)
@@ -133,9 +133,7 @@ class Demo:
 
     def _befriend(self, node: Node, peer: str, address: str, url: str) -> None:
         account_id = node.app.open_peer_account(peer, ASSET, THRESHOLD, SETTLE_TO, 10**15)
-        node.app.change(
-            account_id, PeerAccount, lambda a: a.register(address, RAILS, RAILS[0], url)
-        )
+        node.app.register_peer(account_id, address, RAILS, RAILS[0], url)
 
     def stream(
         self, report: DemoReport, batches: int, batch_size: int, on_batch: Callable[[], None]

@@ -202,7 +202,8 @@ class PeerAccount(Aggregate):
         """What a settlement now should pay: payable down to settle-to."""
         return max(self.payable - self.settle_to, 0)
 
-    # Settlements we pay
+    # Settlements we pay: reserved (payable -> in-flight), promised once a signed proof for it is
+    # out, then applied (in-flight out) or, only while no proof is out, released (back to payable).
 
     def reserve(self, settlement_id: UUID, amount: int) -> None:
         check_amount("amount", amount)
@@ -225,8 +226,24 @@ class PeerAccount(Aggregate):
         if self.payable < self.threshold:
             self.threshold_armed = True
 
-    def apply(self, settlement_id: UUID) -> None:
+    def promise(self, settlement_id: UUID) -> None:
+        """A signed proof for the settlement is out: its amount now belongs to the peer and can
+        only be applied. Promising it again (a proof on a new channel) changes nothing."""
+        if self.settlement_state(settlement_id) == "promised":
+            return
         amount = self._reserved_amount(settlement_id)
+        self._promise(settlement_id=settlement_id, amount=amount)
+
+    class SettlementPromised(Aggregate.Event):
+        settlement_id: UUID
+        amount: int
+
+    @event(SettlementPromised)
+    def _promise(self, settlement_id: UUID, amount: int) -> None:
+        self.settlements[settlement_id.hex][1] = "promised"
+
+    def apply(self, settlement_id: UUID) -> None:
+        amount = self._reserved_amount(settlement_id, "reserved", "promised")
         self._apply(settlement_id=settlement_id, amount=amount)
 
     class SettlementApplied(Aggregate.Event):
@@ -239,6 +256,7 @@ class PeerAccount(Aggregate):
         self.settlements[settlement_id.hex][1] = "applied"
 
     def release(self, settlement_id: UUID) -> None:
+        """Only a reservation with no proof out goes back to payable."""
         amount = self._reserved_amount(settlement_id)
         self._release(settlement_id=settlement_id, amount=amount)
 
@@ -256,9 +274,25 @@ class PeerAccount(Aggregate):
         entry = self.settlements.get(settlement_id.hex)
         return None if entry is None else str(entry[1])
 
-    def _reserved_amount(self, settlement_id: UUID) -> int:
+    @property
+    def settlement_sequence(self) -> int:
+        """How many settlements this account ever reserved: the next one's number."""
+        return len(self.settlements)
+
+    @property
+    def settlement_in_flight(self) -> bool:
+        """A settlement holds part of the payable (reserved or promised) and is not over."""
+        return any(entry[1] in ("reserved", "promised") for entry in self.settlements.values())
+
+    @property
+    def settlement_due(self) -> bool:
+        """Payable reached the threshold, nothing is in flight and the account is not paused."""
+        due = self.payable >= self.threshold and self.paused_reason is None
+        return due and not self.settlement_in_flight
+
+    def _reserved_amount(self, settlement_id: UUID, *states: str) -> int:
         entry = self.settlements.get(settlement_id.hex)
-        if entry is None or entry[1] != "reserved":
+        if entry is None or entry[1] not in (states or ("reserved",)):
             raise UnknownSettlement(settlement_id, "unknown" if entry is None else entry[1])
         return int(entry[0])
 

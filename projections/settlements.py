@@ -73,8 +73,8 @@ def _assignments(event: Any) -> dict[str, Any]:
         if event.onchain_tx_hash:
             values["tx_hash"] = event.onchain_tx_hash
         return values
-    if isinstance(event, Settlement.LedgerPosted):
-        return {"status": SettlementStatus.LEDGER_POSTED.value}
+    if isinstance(event, Settlement.Applied):
+        return {"status": SettlementStatus.APPLIED.value}
     if isinstance(event, Settlement.Completed):
         return {"status": SettlementStatus.COMPLETED.value, "completed_at": event.at}
     if isinstance(event, Settlement.AttemptFailed):

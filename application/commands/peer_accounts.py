@@ -67,3 +67,13 @@ class PeerAccountCommands(AggregateStore):
 
     def change_credit_limit(self, account_id: UUID, credit_limit: int) -> None:
         self._change(account_id, PeerAccount, lambda a: a.change_credit_limit(credit_limit))
+
+    def register_peer(
+        self, account_id: UUID, address: str, rails: list[str], preferred_rail: str, claims_url: str
+    ) -> bool:
+        """Records where and how the peer settles; False if nothing changed."""
+        return self._change(
+            account_id,
+            PeerAccount,
+            lambda a: a.register(address, rails, preferred_rail, claims_url),
+        )

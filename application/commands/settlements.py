@@ -1,20 +1,44 @@
-"""Use cases on settlements: request once per key, then one named method per step."""
+"""Use cases on settlements: request once per key, then one named method per step, each saving
+the settlement together with the account or channel it changes, atomically.
+
+Every decision about an amount is made inside the save, on the state being saved (`_change*`
+reloads and runs the command again after a conflicting writer), never on a view loaded earlier.
+"""
 
 from __future__ import annotations
 
+import random
+import threading
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
+from typing import TypeVar
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from application.commands import settlement_rules as rules
+from application.commands.settlement_rules import FailureOutcome
+from application.processes.ports import FailureFacts
+from application.processes.retry_policy import RetryPolicy
 from application.store import AggregateStore, AlreadyExists
+from domain.channel import Channel
+from domain.errors import IllegalTransition
 from domain.peer_account import PeerAccount
-from domain.settlement import Settlement
+from domain.settlement import Settlement, SettlementStatus
+
+R = TypeVar("R")
+
+__all__ = ["FailureOutcome", "SettlementCommands"]
 
 
 class SettlementCommands(AggregateStore):
     def request_settlement(
         self, settlement_key: str, account_id: UUID, amount: int, at: datetime
     ) -> UUID:
-        """Requests a settlement once per key: the same key again returns the same id."""
+        """Requests a settlement once per key: the same key again returns the same id. Its
+        amount is reserved by its first step (`reserve_settlement`)."""
         account = self.load(account_id, PeerAccount)
         settlement = Settlement.request(
             settlement_key, account_id, account.peer_id, account.asset_code, amount, at
@@ -24,5 +48,177 @@ class SettlementCommands(AggregateStore):
         except AlreadyExists:
             return settlement.id
 
+    def settle_if_due(self, account_id: UUID, at: datetime) -> UUID | None:
+        """Requests and reserves a settlement of payable down to settle-to when the account is
+        due (payable at or above the threshold, nothing in flight, not paused), in one atomic
+        save; None when it is not due. The key is the account's settlement sequence, so a repeat
+        on the same state requests the same settlement and a repeat after it is a no-op."""
+        return self._save_new(account_id, None, partial(_request_if_due, at))
+
     def settlement(self, settlement_id: UUID) -> Settlement:
         return self.load(settlement_id, Settlement)
+
+    # The steps, in order.
+
+    def reserve_settlement(self, settlement_id: UUID) -> None:
+        """Reserves the settlement's amount on its account, once (a repeat changes nothing)."""
+        self._with_account(settlement_id, rules.reserve)
+
+    def choose_settlement_rail(
+        self, settlement_id: UUID, rail: str, decision: dict[str, object], at: datetime
+    ) -> None:
+        self._change(settlement_id, Settlement, partial(rules.choose_rail, rail, decision, at))
+
+    def record_channel_ready(
+        self, settlement_id: UUID, channel_id: UUID, tx_hash: str | None, at: datetime
+    ) -> None:
+        self._with_account(settlement_id, partial(rules.channel_ready, channel_id, tx_hash, at))
+
+    def record_proof_signed(
+        self,
+        settlement_id: UUID,
+        token_amount: int,
+        proof: tuple[int, int],
+        signature: str,
+        at: datetime,
+    ) -> None:
+        """Records our signed proof on the channel, the settlement and (as promised) the account,
+        in one save; refused unless the proof is the channel's next for `token_amount` more."""
+        settlement = self.settlement(settlement_id)
+        if settlement.channel_id is None:
+            raise IllegalTransition("Settlement", settlement_id, settlement.status, "sign")
+        record = partial(rules.proof_signed, token_amount, proof, signature, at)
+        self._change_three(settlement.channel_id, settlement_id, settlement.account_id, record)
+
+    def record_delivery(
+        self, settlement_id: UUID, receipt: str, at: datetime, onchain_tx_hash: str | None = None
+    ) -> None:
+        self._change(
+            settlement_id, Settlement, partial(rules.delivered, receipt, at, onchain_tx_hash)
+        )
+
+    def apply_settlement_to_books(self, settlement_id: UUID, at: datetime) -> None:
+        """The delivered amount leaves in-flight for good: account and settlement together."""
+        self._with_account(settlement_id, partial(rules.applied, at))
+
+    def complete_settlement(self, settlement_id: UUID, at: datetime) -> None:
+        self._change(settlement_id, Settlement, partial(rules.complete, at))
+
+    # When a step fails.
+
+    def record_settlement_failure(
+        self,
+        settlement_id: UUID,
+        seen: SettlementStatus,
+        failure: FailureFacts,
+        policy: RetryPolicy,
+        rng: random.Random,
+        at: datetime,
+    ) -> FailureOutcome:
+        """Decides, on the state being saved, what a failed step means: nothing if the settlement
+        moved on from `seen` meanwhile (another driver), a retry after a backoff while the budget
+        lasts, else the end — a dead letter that keeps a promised amount in flight, or failure
+        with the reservation released where no proof is out."""
+        decide = partial(rules.decide_failure, seen, failure, policy, rng, at)
+        return self._with_account(settlement_id, decide)
+
+    def time_out_settlement(self, settlement_id: UUID, at: datetime) -> FailureOutcome:
+        """A stuck settlement ends: timed out and released, or dead-lettered if a proof is out."""
+        return self._with_account(settlement_id, partial(rules.time_out, at))
+
+    # The dead-letter list: an operator's decisions.
+
+    def redeliver_dead_letter(self, settlement_id: UUID, at: datetime) -> None:
+        """The promised claim was delivered again: its amount is applied to the books."""
+        self._with_account(settlement_id, partial(rules.redelivered, at))
+
+    def retry_dead_letter(self, settlement_id: UUID, at: datetime) -> UUID:
+        """A new settlement, requested and reserved, for what is still payable of a dead letter
+        with no proof out; the dead letter records it. One atomic save of all three."""
+        account_id = self.settlement(settlement_id).account_id
+        retry = partial(rules.retry, f"{settlement_id}:retry", at)
+        new_id = self._save_new(account_id, settlement_id, retry)
+        assert new_id is not None
+        return new_id
+
+    def discard_dead_letter(self, settlement_id: UUID, at: datetime) -> None:
+        self._change(settlement_id, Settlement, partial(rules.discard, at))
+
+    # Saving several aggregates atomically.
+
+    def _save_new(
+        self,
+        account_id: UUID,
+        other_id: UUID | None,
+        build: Callable[..., Settlement | None],
+    ) -> UUID | None:
+        """Runs `build(account[, other])` on fresh state; saves the settlement it returns with
+        the account (and the other settlement), atomically; retried after a conflict."""
+        ids = sorted(i for i in (account_id, other_id) if i is not None)
+        for attempt in range(self._conflict_retries):
+            with self._lock(ids[0]), self._lock(ids[-1]):
+                account = self.load(account_id, PeerAccount, copy=False)
+                loaded: list[Aggregate] = [account]
+                if other_id is not None:
+                    loaded.append(self.load(other_id, Settlement, copy=False))
+                try:
+                    new = build(*loaded)
+                    if new is None:
+                        return None
+                    self.save(*loaded, new)
+                    return new.id
+                except IntegrityError:
+                    for i in ids:
+                        self._evict(i)
+                    if attempt + 1 == self._conflict_retries:
+                        raise
+                except BaseException:
+                    for i in ids:
+                        self._evict(i)
+                    raise
+        raise AssertionError("unreachable")
+
+    def _with_account(
+        self, settlement_id: UUID, command: Callable[[PeerAccount, Settlement], R]
+    ) -> R:
+        account_id = self.settlement(settlement_id).account_id  # never changes
+        return self._change_together(account_id, PeerAccount, settlement_id, Settlement, command)
+
+    def _change_three(
+        self,
+        channel_id: UUID,
+        settlement_id: UUID,
+        account_id: UUID,
+        command: Callable[[Channel, Settlement, PeerAccount], R],
+    ) -> R:
+        ids = sorted([channel_id, settlement_id, account_id])
+        locks: list[threading.RLock] = [self._lock(i) for i in ids]
+        with locks[0], locks[1], locks[2]:
+            for attempt in range(self._conflict_retries):
+                channel = self.load(channel_id, Channel, copy=False)
+                settlement = self.load(settlement_id, Settlement, copy=False)
+                account = self.load(account_id, PeerAccount, copy=False)
+                try:
+                    result = command(channel, settlement, account)
+                    self.save(channel, settlement, account)
+                    return result
+                except IntegrityError:
+                    for i in ids:
+                        self._evict(i)
+                    if attempt + 1 == self._conflict_retries:
+                        raise
+                except BaseException:
+                    for i in ids:
+                        self._evict(i)
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _request_if_due(at: datetime, account: PeerAccount) -> Settlement | None:
+    if not account.settlement_due:
+        return None
+    key = f"{account.id}:settlement:{account.settlement_sequence}"
+    amount = account.settlement_amount()
+    new = Settlement.request(key, account.id, account.peer_id, account.asset_code, amount, at)
+    account.reserve(new.id, amount)
+    return new

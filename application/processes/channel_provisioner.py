@@ -81,4 +81,4 @@ class ChannelProvisioner(Projection):
     def _record_failure(self, channel_id: UUID, reason: str) -> None:
         channel = self.app.load(channel_id, Channel)
         if channel.state == ChannelState.OPEN_REQUESTED and not channel.transactions:
-            self.app.change_channel(channel_id, lambda c: c.fail_open(reason[:500]))
+            self.app.fail_channel_open(channel_id, reason[:500])

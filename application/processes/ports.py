@@ -1,17 +1,23 @@
-"""What the settlement executor needs of the outside world, as ports the wiring fills in."""
+"""What the settlement executor needs of the outside world, as ports the wiring fills in.
+
+`Terms` is the chain's own type for the final balances of a cooperative settlement (opaque
+here): the channel port makes and signs them, the claim port carries them to the peer.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from adapters.evm.errors import ChannelDisputed, ChannelNotOpen
 from domain.channel import Channel
 from domain.peer_account import PeerAccount
 from domain.settlement import Settlement
+
+Terms = TypeVar("Terms")
+TermsIn = TypeVar("TermsIn", contravariant=True)
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,7 @@ class Routing:
     decision: dict[str, Any]
 
 
-class ChannelPort(Protocol):
+class ChannelPort(Protocol[Terms]):
     def ensure_channel(
         self, account: PeerAccount, rail: str, amount: int, at: datetime
     ) -> ChannelReadiness:
@@ -46,10 +52,40 @@ class ChannelPort(Protocol):
         """Stops using a channel that closed or is disputed."""
         ...
 
+    def cooperative_settlement(
+        self, channel: Channel, our_transferred: int, partner_transferred: int
+    ) -> Terms:
+        """The channel's final balances with these cumulative transfers."""
+        ...
+
+    def sign_cooperative(self, channel: Channel, settlement: Terms) -> str:
+        """Our signature (hex) of the final balances."""
+        ...
+
+    def settle_cooperatively(
+        self, channel_id: UUID, settlement: Terms, ours: str, theirs: str
+    ) -> str:
+        """Submits the cooperative settlement with both signatures; returns its transaction."""
+        ...
+
 
 class ClaimPort(Protocol):
     def deliver(self, account: PeerAccount, settlement: Settlement, channel: Channel) -> str:
         """Delivers the settlement's signed claim to the peer; returns the peer's receipt."""
+        ...
+
+
+class CooperativeClaimPort(ClaimPort, Protocol[TermsIn]):
+    def deliver_cooperatively(
+        self,
+        account: PeerAccount,
+        settlement: Settlement,
+        channel: Channel,
+        terms: TermsIn,
+        our_signature: str,
+    ) -> tuple[str, str]:
+        """Delivers the claim with the signed final balances; returns the peer's receipt and
+        its signature of the same balances."""
         ...
 
 
@@ -84,8 +120,7 @@ def failure_facts(error: BaseException) -> FailureFacts:
         message=str(error)[:500],
         retryable=bool(getattr(error, "retryable", False)),
         alert=bool(getattr(error, "alert", False)),
-        channel_lost=isinstance(error, (ChannelNotOpen, ChannelDisputed))
-        or bool(getattr(error, "channel_lost", False)),
+        channel_lost=bool(getattr(error, "channel_lost", False)),
         patient=bool(getattr(error, "patient", False))
         or getattr(error, "error", None) == "retry_later",
     )

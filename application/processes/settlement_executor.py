@@ -5,7 +5,8 @@ come) in the settlements read model and queues them; workers call SettlementStep
 settlement finishes or has to wait. Nothing lives only in memory: a crash or a shutdown
 leaves settlements recorded at their last step, and the next start finds them again.
 Shutdown is graceful: workers finish the step in hand (each step is one atomic save), and
-whatever is still queued stays parked in the store.
+whatever is still queued stays parked in the store. Each periodic pass also has the monitor
+sweep the accounts, so an account that is due gets its settlement even if no event said so.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from uuid import UUID
 
 import psycopg
 
+from application.processes.settlement_monitor import SettlementMonitor
 from application.processes.settlement_steps import Progress, SettlementSteps
 from domain.settlement import TERMINAL
 from projections.runner import ProjectionRunner
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 class SettlementExecutor:
     def __init__(
         self,
-        steps: SettlementSteps,
+        steps: SettlementSteps[Any],
         settlements_runner: ProjectionRunner,
         database_url: str,
         clock: Callable[[], datetime],
@@ -39,6 +41,7 @@ class SettlementExecutor:
         queue_size: int = 256,
         stuck_after: timedelta = timedelta(minutes=5),
         stuck_action: str = "resume",
+        monitor: SettlementMonitor | None = None,
     ) -> None:
         self.steps = steps
         self.settlements_runner = settlements_runner
@@ -48,6 +51,7 @@ class SettlementExecutor:
         self.queue: queue.Queue[UUID] = queue.Queue(maxsize=queue_size)
         self.stuck_after = stuck_after
         self.stuck_action = stuck_action
+        self.monitor = monitor or SettlementMonitor(steps.app, clock)
         self._in_hand: set[UUID] = set()
         self._guard = threading.Lock()
         self._stop = threading.Event()
@@ -133,6 +137,7 @@ class SettlementExecutor:
         try:
             while not stop.is_set():
                 try:
+                    self.monitor.sweep(self.database_url)
                     self.scan()
                     self.handle_stuck()
                 except Exception:
@@ -153,13 +158,14 @@ class SettlementExecutor:
     # Stuck settlements
 
     def handle_stuck(self) -> int:
-        """Settlements with no progress for `stuck_after`: resumed, or timed out by policy."""
+        """Settlements with no progress for `stuck_after`: resumed, or timed out by policy. One
+        waiting out its backoff is not stuck: its retries have their own budget."""
         now = self.clock()
         with psycopg.connect(self.database_url) as conn:
             rows: list[Any] = conn.execute(
                 "SELECT settlement_id FROM settlements WHERE NOT (status = ANY(%s))"
-                " AND updated_at < %s",
-                ([s.value for s in TERMINAL], now - self.stuck_after),
+                " AND updated_at < %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s)",
+                ([s.value for s in TERMINAL], now - self.stuck_after, now),
             ).fetchall()
         for (settlement_id,) in rows:
             if self.stuck_action == "time_out":

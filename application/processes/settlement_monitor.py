@@ -1,11 +1,13 @@
-"""Settlement monitor: a threshold crossing starts a settlement of payable down to settle-to.
+"""Settlement monitor: a peer account that is due gets a settlement, decided from its state.
 
-At most one active settlement per peer account: the monitor remembers the account's active
-settlement in its own table, written in the transaction that advances its tracking record,
-and a crossing while that settlement is still active is a no-op. When a settlement finishes
-(its amount applied or released) and payable is still at or above the threshold, the next
-settlement starts then. Settlement ids and amounts derive from the triggering event and the
-account's state at that event, so a replay after a crash requests the same settlement.
+An account is due when payable is at or above its threshold, no settlement holds part of it
+(reserved, or promised to the peer by a signed proof) and it is not paused. Whatever may have
+made an account due — a threshold crossing, a settlement ending (completed, failed, timed out,
+dead-lettered, released, resolved), a changed threshold, a resume — makes the monitor look at the
+account as it is now; `sweep` looks at every account with something payable, on the executor's
+periodic pass, so nothing depends on seeing one particular event. The request and its
+reservation are one atomic save keyed by the account's settlement sequence, so looking twice,
+replaying after a crash or two monitors racing request one settlement, not two.
 """
 
 from __future__ import annotations
@@ -14,16 +16,33 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
 from application.app import SettlementApp
 from application.store import NotFound
 from domain.peer_account import PeerAccount
-from domain.settlement import SettlementStatus
+from domain.settlement import Settlement
 from projections.runner import PositionedEvent, Projection
 
 log = logging.getLogger(__name__)
+
+# Events after which an account may be due: it crossed, or something that held it back ended.
+ACCOUNT_TRIGGERS = (
+    PeerAccount.SettlementThresholdCrossed,
+    PeerAccount.SettlementApplied,
+    PeerAccount.SettlementReleased,
+    PeerAccount.ThresholdChanged,
+    PeerAccount.Resumed,
+)
+SETTLEMENT_TRIGGERS = (
+    Settlement.Completed,
+    Settlement.Failed,
+    Settlement.TimedOut,
+    Settlement.DeadLettered,
+    Settlement.DeadLetterResolved,
+)
 
 
 class SettlementMonitor(Projection):
@@ -34,53 +53,40 @@ class SettlementMonitor(Projection):
         self.clock = clock
 
     def apply(self, cursor: psycopg.Cursor[Any], events: Sequence[PositionedEvent]) -> None:
+        accounts: dict[UUID, None] = {}
         for positioned in events:
-            event = positioned.event
-            if isinstance(event, PeerAccount.SettlementThresholdCrossed):
-                self._consider(cursor, event, "crossing")
-            elif isinstance(event, (PeerAccount.SettlementApplied, PeerAccount.SettlementReleased)):
-                self._consider(cursor, event, "after")
+            account_id = self._account_of(positioned.event)
+            if account_id is not None:
+                accounts[account_id] = None
+        for account_id in accounts:  # once per batch: the decision reads the current state
+            self.consider(account_id)
 
-    def _consider(self, cursor: psycopg.Cursor[Any], event: Any, trigger: str) -> None:
-        account_id = event.originator_id
-        row = cursor.execute(
-            "SELECT settlement_id FROM monitor_active_settlements WHERE account_id = %s",
-            (account_id,),
-        ).fetchone()
-        if row is not None and self._is_active(row[0]):
-            log.info("settlement already active", extra={"account_id": str(account_id)})
-            return
-        account = self.app.load_version(account_id, PeerAccount, event.originator_version)
-        if account.payable < account.threshold or account.paused_reason is not None:
-            return
-        amount = account.settlement_amount()
-        key = f"{account_id}:{trigger}:{event.originator_version}"
-        settlement_id = self.app.request_settlement(key, account_id, amount, self.clock())
-        cursor.execute(
-            "INSERT INTO monitor_active_settlements (account_id, settlement_id) VALUES (%s, %s)"
-            " ON CONFLICT (account_id) DO UPDATE SET settlement_id = excluded.settlement_id",
-            (account_id, settlement_id),
-        )
-        log.info(
-            "settlement requested",
-            extra={
-                "account_id": str(account_id),
-                "settlement_id": str(settlement_id),
-                "amount": amount,
-            },
-        )
+    def consider(self, account_id: UUID) -> UUID | None:
+        """Requests a settlement for the account if it is due now; its id, or None."""
+        settlement_id = self.app.settle_if_due(account_id, self.clock())
+        if settlement_id is not None:
+            log.info(
+                "settlement requested",
+                extra={"account_id": str(account_id), "settlement_id": str(settlement_id)},
+            )
+        return settlement_id
 
-    def _is_active(self, settlement_id: Any) -> bool:
-        """Not terminal — or dead-lettered with a signed proof out and not yet resolved, whose
-        value is promised to the peer: a new settlement must not sign past it."""
-        try:
-            settlement = self.app.settlement(settlement_id)
-        except NotFound:
-            return False
-        if not settlement.is_terminal:
-            return True
-        return (
-            settlement.status == SettlementStatus.DEAD_LETTERED
-            and settlement.has_signed_proof
-            and settlement.resolution is None
-        )
+    def sweep(self, database_url: str) -> int:
+        """Considers every account with something payable (from the balances read model, which
+        only narrows the search: each decision is on the account's own state)."""
+        with psycopg.connect(database_url) as conn:
+            rows = conn.execute(
+                "SELECT account_id FROM balances WHERE payable > 0 AND NOT paused"
+            ).fetchall()
+        return sum(self.consider(row[0]) is not None for row in rows)
+
+    def _account_of(self, event: Any) -> UUID | None:
+        if isinstance(event, ACCOUNT_TRIGGERS):
+            account_id: UUID = event.originator_id
+            return account_id
+        if isinstance(event, SETTLEMENT_TRIGGERS):
+            try:
+                return self.app.settlement(event.originator_id).account_id
+            except NotFound:
+                return None
+        return None

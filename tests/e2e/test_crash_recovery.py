@@ -47,7 +47,7 @@ KILL_POINTS = [
     "after_channel_ready",
     "after_sign",
     "after_deliver",
-    "after_ledger_posted",
+    "after_applied",
     "after_complete",
 ]
 

@@ -163,7 +163,7 @@ class Activity:
         change(sid, lambda s: s.channel_ready(uuid.uuid4(), None, later))
         change(sid, lambda s: s.proof_signed(1, amount, "0xsig", later))
         change(sid, lambda s: s.delivered("receipt", later))
-        change(sid, lambda s: s.ledger_posted(later))
+        change(sid, lambda s: s.applied(later))
         change(sid, lambda s: s.complete(start + timedelta(milliseconds=2500)))
         app.apply_settlement(account_id, sid)  # type: ignore[attr-defined]
         app.receive_settlement(account_id, f"claim-{self._step}", 7)  # type: ignore[attr-defined]

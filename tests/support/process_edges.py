@@ -50,6 +50,21 @@ class ChannelEdge:
     def abandon(self, channel_id: UUID, reason: str) -> None:
         self.abandoned.append(channel_id)
 
+    # Cooperative (on-chain) mode is exercised on a real chain, in integration.
+
+    def cooperative_settlement(
+        self, channel: Channel, our_transferred: int, partner_transferred: int
+    ) -> str:
+        raise NotImplementedError("cooperative mode")
+
+    def sign_cooperative(self, channel: Channel, settlement: str) -> str:
+        raise NotImplementedError("cooperative mode")
+
+    def settle_cooperatively(
+        self, channel_id: UUID, settlement: str, ours: str, theirs: str
+    ) -> str:
+        raise NotImplementedError("cooperative mode")
+
 
 class ClaimEdge:
     def __init__(self) -> None:
@@ -62,6 +77,16 @@ class ClaimEdge:
         assert settlement.nonce is not None and settlement.transferred_amount is not None
         self.delivered.append((channel.id, settlement.nonce, settlement.transferred_amount))
         return f"receipt-{settlement.id}-{settlement.nonce}"
+
+    def deliver_cooperatively(
+        self,
+        account: PeerAccount,
+        settlement: Settlement,
+        channel: Channel,
+        terms: str,
+        our_signature: str,
+    ) -> tuple[str, str]:
+        raise NotImplementedError("cooperative mode")
 
 
 class RailsEdge:

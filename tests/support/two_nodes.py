@@ -51,13 +51,21 @@ def start_node(
     signer = LocalKeySigner(Account.create())
     if funded:
         fund_participant(web3, signer, dev.token, 10**30)
-    settings = Settings(
-        database_url=database_url,
-        node_id=name,
-        claims={"tokens": {peer: TOKEN}},
-        chain={"confirmations": 0, "settle_timeout_seconds": 20},
-        settlement={"initial_backoff_ms": 1, "max_backoff_ms": 10},
-        rails=rails or {},
+    settings = Settings.model_validate(
+        {
+            "database_url": database_url,
+            "node_id": name,
+            "claims": {"tokens": {peer: TOKEN}},
+            "chain": {"confirmations": 0, "settle_timeout_seconds": 20},
+            # Short waits, 3 attempts at faults, 5 minutes for a peer that asks us to wait.
+            "settlement": {
+                "initial_backoff_ms": 1,
+                "max_backoff_ms": 10,
+                "max_attempts": 3,
+                "retry_for_seconds": 300,
+            },
+            "rails": rails or {},
+        }
     )
     node = open_node(settings)
     ledger = node.runner(ledger_projection(node))
@@ -74,10 +82,8 @@ def befriend(a: TestNode, b: TestNode, rails: list[str], threshold: int) -> None
         account_id = me.node.app.open_peer_account(
             other.name, USD, threshold=threshold, settle_to=threshold // 5, credit_limit=10**15
         )
-        me.node.app.change(
-            account_id,
-            type(me.node.app.peer_account(other.name, USD.code)),
-            lambda acc, o=other: acc.register(o.signer.address, rails, rails[0], o.claims_url),
+        me.node.app.register_peer(
+            account_id, other.signer.address, rails, rails[0], other.claims_url
         )
 
 

@@ -19,7 +19,7 @@ def test_happy_path_records_every_transition_with_its_time() -> None:
     s.channel_ready(channel_id, "0xdeposit", T0 + timedelta(seconds=1))
     s.proof_signed(3, 1500, "0xsig", T0 + timedelta(seconds=2))
     s.delivered("receipt-1", T0 + timedelta(seconds=3))
-    s.ledger_posted(T0 + timedelta(seconds=4))
+    s.applied(T0 + timedelta(seconds=4))
     s.complete(T0 + timedelta(seconds=5))
     assert s.status == SettlementStatus.COMPLETED and s.is_terminal
     events = s.collect_events()
@@ -28,7 +28,7 @@ def test_happy_path_records_every_transition_with_its_time() -> None:
         "ChannelReady",
         "ProofSigned",
         "Delivered",
-        "LedgerPosted",
+        "Applied",
         "Completed",
     ]
     assert [e.at for e in events] == [T0 + timedelta(seconds=n) for n in range(6)]
@@ -49,7 +49,7 @@ def test_terminal_states_are_final(finish: str) -> None:
         s.channel_ready(derive_id("channel", "c"), None, T0)
         s.proof_signed(1, 500, "0xsig", T0)
         s.delivered("r", T0)
-        s.ledger_posted(T0)
+        s.applied(T0)
         s.complete(T0)
     elif finish == "time_out":
         s.time_out(T0)
@@ -71,12 +71,6 @@ def test_attempt_failures_count_and_carry_the_next_attempt_time() -> None:
     assert s.status == SettlementStatus.REQUESTED
     with pytest.raises(InvalidField, match="next_attempt_at"):
         s.attempt_failed("RpcUnavailable", "timeout", True, None, T0)
-
-
-def test_stuck_uses_the_given_time_not_a_clock() -> None:
-    s = settlement()
-    assert not s.is_stuck(T0 + timedelta(minutes=4), timedelta(minutes=5))
-    assert s.is_stuck(T0 + timedelta(minutes=6), timedelta(minutes=5))
 
 
 def test_request_rejects_naive_time_and_bad_amount() -> None:

@@ -119,7 +119,7 @@ def test_settlement_lifecycle_maps_to_pending_completed_with_duration_and_retrie
     settlement.channel_ready(channel_id, None, T0 + timedelta(seconds=3))
     settlement.proof_signed(1, 2**100, "0xsig", T0 + timedelta(seconds=3))
     settlement.delivered("r", T0 + timedelta(seconds=4))
-    settlement.ledger_posted(T0 + timedelta(seconds=4))
+    settlement.applied(T0 + timedelta(seconds=4))
     settlement.complete(T0 + timedelta(seconds=4, milliseconds=250))
     history.collect(settlement)
 

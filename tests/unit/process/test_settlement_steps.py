@@ -15,7 +15,7 @@ from application.processes.retry_policy import RetryPolicy
 from application.processes.settlement_steps import Progress, SettlementSteps
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
-from domain.settlement import SettlementStatus
+from domain.settlement import Settlement, SettlementStatus
 from tests.support.process_edges import (
     ChannelEdge,
     ClaimEdge,
@@ -45,7 +45,7 @@ class World:
             self.claims,
             self.rails,
             None,
-            RetryPolicy(3, timedelta(milliseconds=100), timedelta(seconds=5)),
+            RetryPolicy(timedelta(milliseconds=100), timedelta(seconds=5), timedelta(minutes=5)),
             self.clock,
             random.Random(1),
         )
@@ -65,7 +65,7 @@ class World:
         return progress
 
     @property
-    def settlement(self):  # type: ignore[no-untyped-def]
+    def settlement(self) -> Settlement:
         return self.app.settlement(self.settlement_id)
 
     @property
@@ -83,7 +83,7 @@ def test_happy_path_pays_once_and_moves_in_flight_out(app: SettlementApp) -> Non
         "ChannelReady",
         "ProofSigned",
         "Delivered",
-        "LedgerPosted",
+        "Applied",
         "Completed",
     ]
     assert (w.account.payable, w.account.in_flight) == (100, 0)
@@ -116,17 +116,17 @@ def test_insufficient_funds_fails_at_once_with_an_alert_and_releases(app: Settle
 
 def test_exhausted_retries_dead_letter_and_release_before_any_proof(app: SettlementApp) -> None:
     w = World(app)
-    w.channels.faults = [RpcUnavailable("rpc", "down")] * 5
-    assert w.run() is Progress.FINISHED
+    w.channels.faults = [RpcUnavailable("rpc", "down")] * 1000
+    assert w.run(limit=1000) is Progress.FINISHED
     assert w.settlement.status == SettlementStatus.DEAD_LETTERED
-    assert "3 attempts exhausted" in (w.settlement.last_error or "")
+    assert "attempts exhausted over 0:05:" in (w.settlement.last_error or "")
     assert (w.account.payable, w.account.in_flight) == (1500, 0)
 
 
 def test_dead_letter_after_a_signed_proof_keeps_the_amount_in_flight(app: SettlementApp) -> None:
     w = World(app)
-    w.claims.faults = [DeliveryRefused(True, "peer down")] * 5
-    assert w.run() is Progress.FINISHED
+    w.claims.faults = [DeliveryRefused(True, "peer down")] * 1000
+    assert w.run(limit=1000) is Progress.FINISHED
     assert w.settlement.status == SettlementStatus.DEAD_LETTERED
     assert w.settlement.has_signed_proof
     assert (w.account.payable, w.account.in_flight) == (100, 1400)
