@@ -22,6 +22,7 @@ from application.rails.config import RailConfig
 from bootstrap.node import Node, read_model_projections
 from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
 from bootstrap.supervisor import Supervisor
+from projections.event_chain import EventChainProjection
 from projections.ledger_postings import LedgerPostingsProjection
 from projections.runner import Projection, ProjectionRunner
 
@@ -46,7 +47,9 @@ class Service:
 def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     settings = node.settings
     ledger_runner = node.runner(ledger_projection(node))
-    projections: list[Projection] = [*read_model_projections(), SettlementMonitor(node.app, clock)]
+    projections: list[Projection] = [
+        *read_model_projections(), EventChainProjection(), SettlementMonitor(node.app, clock)
+    ]
     service = Service(node, [], None)
     configured = [r for r in settings.rails.rails if r.enabled]
     if configured:

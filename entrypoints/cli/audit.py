@@ -69,7 +69,7 @@ def catch_up_chain(node: Node) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     with open_node(args.settings) as node:
         catch_up_chain(node)
-        with psycopg.connect(node.database_url) as conn:
+        with psycopg.connect(node.database_url, autocommit=True) as conn:
             report = _verify_with_progress(conn, args.start, show=not args.json)
     broken = report.broken
     summary = {
@@ -109,7 +109,7 @@ def _verify_with_progress(conn: psycopg.Connection[Any], start: int, show: bool)
 def cmd_anchor(args: argparse.Namespace) -> int:
     with open_node(args.settings) as node:
         catch_up_chain(node)
-        with psycopg.connect(node.database_url) as conn, conn.cursor() as cursor:
+        with psycopg.connect(node.database_url, autocommit=True) as conn, conn.cursor() as cursor:
             head = chain_head(cursor)
             cursor.execute(
                 "INSERT INTO audit_anchors (position, chain_hash, note) VALUES (%s, %s, %s)"
@@ -125,7 +125,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ConfigurationError("--to", f"{args.stop} is before --from {args.start}")
     with open_node(args.settings) as node:
         catch_up_chain(node)
-        with psycopg.connect(node.database_url) as conn:
+        with psycopg.connect(node.database_url, autocommit=True) as conn:
             only = None
             if args.peer is not None:
                 node.catch_up_read_models()
