@@ -48,7 +48,9 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     settings = node.settings
     ledger_runner = node.runner(ledger_projection(node))
     projections: list[Projection] = [
-        *read_model_projections(), EventChainProjection(), SettlementMonitor(node.app, clock)
+        *read_model_projections(),
+        EventChainProjection(),
+        SettlementMonitor(node.app, clock),
     ]
     service = Service(node, [], None)
     configured = [r for r in settings.rails.rails if r.enabled]
