@@ -24,7 +24,7 @@ TABLES = {"balances": "account_id", "channels": "channel_id", "settlements": "se
 def snapshot(url: str) -> dict[str, list[dict[str, Any]]]:
     with psycopg.connect(url, row_factory=dict_row) as conn:
         return {
-            table: conn.execute(f"SELECT * FROM {table} ORDER BY {key}").fetchall()  # type: ignore[arg-type]
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY {key}").fetchall()
             for table, key in TABLES.items()
         }
 
