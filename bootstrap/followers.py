@@ -14,6 +14,7 @@ from application.processes.channel_provisioner import ChannelProvisioner
 from application.processes.settlement_monitor import SettlementMonitor
 from projections.balances import BalancesProjection
 from projections.channels import ChannelsProjection
+from projections.event_chain import EventChainProjection
 from projections.kafka_publisher import KafkaPublisher
 from projections.ledger_postings import LedgerPostingsProjection
 from projections.runner import Projection
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from bootstrap.node import Node
     from bootstrap.settlement import SettlementProcess
 
-Kind = Literal["read_model", "process", "outbound"]
+Kind = Literal["read_model", "audit", "process", "outbound"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def followers(
     """Every follower of a node, in the order they are started. The outbound ones are built by
     the caller (the settlement process waits on the ledger's progress)."""
     registry = [Follower(p, "read_model", external=False) for p in read_model_projections()]
+    registry.append(Follower(EventChainProjection(), "audit", external=False))
     registry.append(Follower(SettlementMonitor(node.app, clock), "process", external=False))
     if settlement is not None and node.settings.settlement.provision_on_registration:
         registry.append(Follower(settlement.provisioner, "process", external=True))
@@ -66,7 +68,8 @@ def follower_names(node: Node) -> list[str]:
     """The tracking names of the followers `settle run` starts (for lag reports), without
     building any adapter."""
     settings = node.settings
-    names = [p.name for p in read_model_projections()] + [SettlementMonitor.name]
+    names = [p.name for p in read_model_projections()]
+    names += [EventChainProjection.name, SettlementMonitor.name]
     rails = any(r.enabled for r in settings.rails.rails)
     if settings.settlement.provision_on_registration and rails:
         names.append(ChannelProvisioner.name)

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "entrypoints.cli.peers",
     "entrypoints.cli.ledger",
     "entrypoints.cli.kafka",
+    "entrypoints.cli.audit",
 ]
 
 

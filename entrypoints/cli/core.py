@@ -1,24 +1,34 @@
-"""Core commands: migrate, balances, channels, settlements, history, replay."""
+"""Core commands: migrate, balances, channels, settlements, history, replay.
+
+balances, channels and settlements also answer for the past (--as-of TIME, --at-position N):
+then the read models are rebuilt from the events up to that point (projections/point_in_time.py).
+"""
 
 from __future__ import annotations
 
 import argparse
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
+
+import psycopg
 
 from adapters.postgres.migrations import apply_migrations
 from application import queries
 from application.clock import system_clock
 from bootstrap import service
-from bootstrap.node import database_url_for, open_node
+from bootstrap.node import Node, database_url_for, open_node
 from bootstrap.replay import replay
 from bootstrap.settings import ConfigurationError
 from domain.peer_account import PeerAccount
 from domain.settlement import SettlementStatus
 from entrypoints.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, emit_object, fail
+from projections.event_chain import EventChainProjection
+from projections.point_in_time import PositionOutOfRange, position_as_of, read_models_at
 
 _AGE = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -38,15 +48,18 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("balances", help="balances per peer and asset")
     p.add_argument("--peer", help="only this peer")
+    _point_in_time_options(p)
     p.set_defaults(handler=cmd_balances)
 
     p = subparsers.add_parser("channels", help="payment channels")
+    _point_in_time_options(p)
     p.set_defaults(handler=cmd_channels)
 
     p = subparsers.add_parser("settlements", help="settlements by status, peer or stuck age")
     p.add_argument("--status", choices=[s.value for s in SettlementStatus])
     p.add_argument("--peer")
     p.add_argument("--stuck", metavar="AGE", help="not terminal and unchanged for longer than AGE")
+    _point_in_time_options(p)
     p.set_defaults(handler=cmd_settlements)
 
     p = subparsers.add_parser(
@@ -74,30 +87,67 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_balances(args: argparse.Namespace) -> int:
-    with open_node(args.settings) as node:
+def _point_in_time_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--as-of", type=parse_time, metavar="TIME", help="as at TIME (ISO 8601; UTC if no offset)"
+    )
+    group.add_argument(
+        "--at-position", type=int, metavar="N", help="as after the event at position N"
+    )
+
+
+def parse_time(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+@contextmanager
+def _read_models(node: Node, args: argparse.Namespace) -> Iterator[str]:
+    """The live read models (caught up), or, with --as-of/--at-position, those of the past."""
+    if args.as_of is None and args.at_position is None:
         node.catch_up_read_models()
-        emit(queries.balances(node.database_url, args.peer), as_json=args.json, title="balances")
+        yield node.database_url
+        return
+    position = args.at_position
+    if args.as_of is not None:
+        node.runner(EventChainProjection()).catch_up()
+        with psycopg.connect(node.database_url) as conn:
+            position = position_as_of(conn, args.as_of)
+    elif position < 0:
+        raise ConfigurationError("--at-position", f"{position} is not a position (0 or more)")
+    try:
+        batch = node.settings.projection_batch_size
+        with read_models_at(node.app, node.database_url, position, batch_size=batch) as url:
+            yield url
+    except PositionOutOfRange as error:
+        raise ConfigurationError("--at-position", str(error)) from None
+
+
+def cmd_balances(args: argparse.Namespace) -> int:
+    with open_node(args.settings) as node, _read_models(node, args) as url:
+        emit(queries.balances(url, args.peer), as_json=args.json, title="balances")
     return EXIT_OK
 
 
 def cmd_channels(args: argparse.Namespace) -> int:
-    with open_node(args.settings) as node:
-        node.catch_up_read_models()
-        emit(queries.channels(node.database_url), as_json=args.json, title="channels")
+    with open_node(args.settings) as node, _read_models(node, args) as url:
+        emit(queries.channels(url), as_json=args.json, title="channels")
     return EXIT_OK
 
 
 def cmd_settlements(args: argparse.Namespace) -> int:
     stuck = parse_age(args.stuck) if args.stuck else None
-    with open_node(args.settings) as node:
-        node.catch_up_read_models()
+    with open_node(args.settings) as node, _read_models(node, args) as url:
         rows = queries.settlements(
-            node.database_url,
+            url,
             status=args.status,
             peer_id=args.peer,
             stuck_for=stuck,
-            now=datetime.now(UTC),
+            now=args.as_of or datetime.now(UTC),
         )
         emit(rows, as_json=args.json, title="settlements")
     return EXIT_OK
