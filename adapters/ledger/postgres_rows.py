@@ -9,7 +9,7 @@ from uuid import UUID
 import psycopg
 
 from adapters.ledger.port import AccountBalance, AccountFlags, Transfer, TransferFlags
-from adapters.ledger.rules import PendingState
+from adapters.ledger.rules_checks import PendingState
 
 ACCOUNT_COLUMNS = (
     "id, ledger, code, flags, user_data_128, user_data_64, user_data_32,"

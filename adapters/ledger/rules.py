@@ -21,6 +21,7 @@ from adapters.ledger.port import (
     Transfer,
     TransferFlags,
 )
+from adapters.ledger.rules_checks import PendingState, check_post_or_void, existing_result
 
 R = CreateResult
 _MISSING = object()
@@ -43,12 +44,6 @@ TRANSIENT = frozenset(
     }
 )
 """Results that depend on the ledger's state: the id is then spent (`id_already_failed`)."""
-
-
-@dataclass(frozen=True)
-class PendingState:
-    status: str  # pending | posted | voided | expired
-    expires_at_ns: int | None
 
 
 @dataclass
@@ -156,7 +151,7 @@ class TransferRules:
             return R.ID_MUST_NOT_BE_INT_MAX
         existing = self.transfers.get(t.id)
         if existing is not None:
-            return self._exists(t, existing)
+            return existing_result(t, existing, self.transfers.get(t.pending_id))
         if t.id in self.failed:
             return R.ID_ALREADY_FAILED
         flags = int(t.flags)
@@ -232,48 +227,13 @@ class TransferRules:
         )
 
     def _post_or_void(self, t: Transfer, timestamp: int) -> CreateResult:
-        flags = int(t.flags)
-        post, void = bool(flags & _POST), bool(flags & _VOID)
-        if (post and void) or flags & _PENDING:
-            return R.FLAGS_ARE_MUTUALLY_EXCLUSIVE
-        if t.pending_id == 0:
-            return R.PENDING_ID_MUST_NOT_BE_ZERO
-        if t.pending_id == ID_MAX:
-            return R.PENDING_ID_MUST_NOT_BE_INT_MAX
-        if t.pending_id == t.id:
-            return R.PENDING_ID_MUST_BE_DIFFERENT
-        if t.timeout != 0:
-            return R.TIMEOUT_RESERVED_FOR_PENDING_TRANSFER
-        p = self.transfers.get(t.pending_id)
-        if p is None:
-            return R.PENDING_TRANSFER_NOT_FOUND
-        if not int(p.flags) & _PENDING:
-            return R.PENDING_TRANSFER_NOT_PENDING
-        if t.debit_account_id and t.debit_account_id != p.debit_account_id:
-            return R.PENDING_TRANSFER_HAS_DIFFERENT_DEBIT_ACCOUNT_ID
-        if t.credit_account_id and t.credit_account_id != p.credit_account_id:
-            return R.PENDING_TRANSFER_HAS_DIFFERENT_CREDIT_ACCOUNT_ID
-        if t.ledger and t.ledger != p.ledger:
-            return R.PENDING_TRANSFER_HAS_DIFFERENT_LEDGER
-        if t.code and t.code != p.code:
-            return R.PENDING_TRANSFER_HAS_DIFFERENT_CODE
-        if void:
-            amount = p.amount if t.amount == 0 else t.amount
-        else:
-            amount = p.amount if t.amount == AMOUNT_MAX else t.amount
-        if amount > p.amount:
-            return R.EXCEEDS_PENDING_TRANSFER_AMOUNT
-        if void and amount < p.amount:
-            return R.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT
-        state = self.pending[p.id]
-        if state.status == "posted":
-            return R.PENDING_TRANSFER_ALREADY_POSTED
-        if state.status == "voided":
-            return R.PENDING_TRANSFER_ALREADY_VOIDED
-        if state.status == "expired" or (
-            state.expires_at_ns is not None and state.expires_at_ns <= self.now_ns
-        ):
-            return R.PENDING_TRANSFER_EXPIRED
+        p = self.transfers.get(t.pending_id) if t.pending_id else None
+        state = self.pending.get(p.id) if p is not None else None
+        checked = check_post_or_void(t, p, state, self.now_ns)
+        if isinstance(checked, CreateResult):
+            return checked
+        assert p is not None
+        amount, post = checked
         stored = replace(
             t,
             debit_account_id=p.debit_account_id,
@@ -293,46 +253,3 @@ class TransferRules:
         self._move(p.debit_account_id, (-p.amount, posted, 0, 0))
         self._move(p.credit_account_id, (0, 0, -p.amount, posted))
         return R.CREATED
-
-    def _exists(self, t: Transfer, e: Transfer) -> CreateResult:
-        if t.flags != e.flags:
-            return R.EXISTS_WITH_DIFFERENT_FLAGS
-        if t.pending_id != e.pending_id:
-            return R.EXISTS_WITH_DIFFERENT_PENDING_ID
-        if t.timeout != e.timeout:
-            return R.EXISTS_WITH_DIFFERENT_TIMEOUT
-        if not int(t.flags) & _POST_OR_VOID:
-            return _compare_fields(t, e)
-        p = self.transfers[t.pending_id]
-        if t.debit_account_id and t.debit_account_id != e.debit_account_id:
-            return R.EXISTS_WITH_DIFFERENT_DEBIT_ACCOUNT_ID
-        if t.credit_account_id and t.credit_account_id != e.credit_account_id:
-            return R.EXISTS_WITH_DIFFERENT_CREDIT_ACCOUNT_ID
-        whole = 0 if int(t.flags) & _VOID else AMOUNT_MAX
-        if (e.amount != p.amount) if t.amount == whole else (t.amount != e.amount):
-            return R.EXISTS_WITH_DIFFERENT_AMOUNT
-        for name in ("user_data_128", "user_data_64", "user_data_32"):
-            expected = getattr(t, name) or getattr(p, name)
-            if expected != getattr(e, name):
-                return R(f"exists_with_different_{name}")
-        if t.ledger and t.ledger != e.ledger:
-            return R.EXISTS_WITH_DIFFERENT_LEDGER
-        if t.code and t.code != e.code:
-            return R.EXISTS_WITH_DIFFERENT_CODE
-        return R.EXISTS
-
-
-def _compare_fields(t: Transfer, e: Transfer) -> CreateResult:
-    for name in (
-        "debit_account_id",
-        "credit_account_id",
-        "amount",
-        "user_data_128",
-        "user_data_64",
-        "user_data_32",
-        "ledger",
-        "code",
-    ):
-        if getattr(t, name) != getattr(e, name):
-            return R(f"exists_with_different_{name}")
-    return R.EXISTS
