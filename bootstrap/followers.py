@@ -38,6 +38,12 @@ class Follower:
     def name(self) -> str:
         return self.projection.name
 
+    @property
+    def leader_only(self) -> bool:
+        """Run by the leading instance only: it acts outside the database, or it decides
+        (requests settlements, opens channels) and one decider is enough."""
+        return self.external or self.kind == "process"
+
 
 def read_model_projections(schema: str = "public") -> list[Projection]:
     """The read models, writing into `schema` (a fresh one when `settle replay` rebuilds)."""

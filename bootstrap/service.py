@@ -18,9 +18,11 @@ from web3 import Web3
 from adapters.evm.rail import load_signer
 from adapters.ledger.factory import build_chart, build_ledger
 from adapters.postgres.event_signal import EventAnnouncer, relay_notifications
+from adapters.postgres.leadership import LeaderLock
 from application.rails.config import RailConfig
-from bootstrap.followers import followers
+from bootstrap.followers import Follower, followers
 from bootstrap.kafka import publisher_runner
+from bootstrap.leadership import lead_while_possible
 from bootstrap.node import Node
 from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
 from bootstrap.supervisor import Supervisor
@@ -40,7 +42,7 @@ def ledger_projection(node: Node) -> LedgerPostingsProjection:
 @dataclass
 class Service:
     node: Node
-    followers: list[ProjectionRunner]
+    followers: list[tuple[Follower, ProjectionRunner]]
     settlement: SettlementProcess | None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -86,9 +88,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     prebuilt = {ledger.name: ledger_runner}
     if kafka_runner is not None:
         prebuilt[kafka_runner.projection.name] = kafka_runner
-    service.followers = [
-        prebuilt.get(f.name) or node.runner(f.projection) for f in registry
-    ]
+    service.followers = [(f, prebuilt.get(f.name) or node.runner(f.projection)) for f in registry]
     announcer = EventAnnouncer(node.database_url)
     node.app.new_events.subscribe(announcer.announce)
     service.closers.append(announcer.close)
@@ -97,26 +97,26 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
 
 def run(service: Service, stop: threading.Event) -> int:
     """Runs every part until `stop` is set; returns the exit code: 0 after a requested stop, 1
-    when a critical part failed. A follower that fails is restarted with backoff (supervisor)."""
+    when a critical part failed. A follower that fails is restarted with backoff (supervisor).
+    Parts that act outside the database run only while this instance leads (`leadership`)."""
     supervisor = Supervisor(stop)
     process = service.settlement
+    node = service.node
     try:
         if process is not None:
-            tokens = {
-                p: t.get_secret_value() for p, t in service.node.settings.claims.tokens.items()
-            }
+            tokens = {p: t.get_secret_value() for p, t in node.settings.claims.tokens.items()}
             url = process.start_claims_server(tokens)
             log.info("claims endpoint listening", extra={"url": url})
-            resumed = process.channels.resume_transactions()
-            if resumed:
-                log.info("recorded transactions resumed", extra={"count": resumed})
-            supervisor.start("chain-sync", lambda: _sync_chain(process, stop))
-            supervisor.start("settlement-executor", lambda: process.executor.run(stop))
-        node = service.node
         relay = partial(relay_notifications, node.database_url, node.app.new_events, stop)
         supervisor.start("event-relay", relay)
-        for runner in service.followers:
-            supervisor.start(runner.projection.name, partial(runner.run_forever, stop))
+        for follower, runner in service.followers:
+            if not follower.leader_only:
+                supervisor.start(follower.name, partial(runner.run_forever, stop))
+        lock = LeaderLock(node.database_url, node.settings.node_id)
+        leader = partial(
+            lead_while_possible, lock, partial(_start_leader_parts, service, lock), stop
+        )
+        supervisor.start("leadership", leader, critical=True)
         log.info("node running", extra={"parts": sorted(supervisor.parts)})
         stop.wait()
     except Exception:
@@ -132,6 +132,25 @@ def run(service: Service, stop: threading.Event) -> int:
         return 1
     log.info("node stopped")
     return 0
+
+
+def _start_leader_parts(
+    service: Service, lock: LeaderLock, supervisor: Supervisor, term: threading.Event
+) -> None:
+    """What only the leader runs, for as long as `term` (its term as leader) is not set; each
+    part asks `lock.still_leader` before it acts (fencing a leader that was paused)."""
+    process = service.settlement
+    if process is not None:
+        resumed = process.channels.resume_transactions()
+        if resumed:
+            log.info("recorded transactions resumed", extra={"count": resumed})
+        supervisor.start("chain-sync", partial(_sync_chain, process, term))
+        executor = partial(process.executor.run, term, guard=lock.still_leader)
+        supervisor.start("settlement-executor", executor)
+    for follower, runner in service.followers:
+        if follower.leader_only:
+            follow = partial(runner.run_forever, term, guard=lock.still_leader)
+            supervisor.start(follower.name, follow)
 
 
 def stop_on_signals(stop: threading.Event) -> None:

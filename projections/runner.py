@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -162,17 +163,22 @@ class ProjectionRunner:
         *,
         poll_interval: float = 0.1,
         max_backoff: float = 30.0,
+        guard: Callable[[], bool] | None = None,
     ) -> None:
         """Follows the log until `stop` is set; backs off while a dependency is down.
 
         With the application's NewEvents signal it wakes as soon as events are recorded and
         polls only as a fallback (events written by another process), every `fallback_poll`.
+        `guard` is asked before every batch (leadership fencing): once it says no, this returns.
         """
         news: NewEvents | None = getattr(self.app, "new_events", None)
         backoff = poll_interval
         while not stop.is_set():
+            if guard is not None and not guard():
+                log.warning("follower not allowed on", extra={"name": self.projection.name})
+                return
             try:
-                applied = self.catch_up()
+                applied = self.run_once()
                 backoff = poll_interval
             except Exception as error:  # a failing batch is retried; it never advances tracking
                 log.warning(
@@ -188,7 +194,16 @@ class ProjectionRunner:
                 if news is None:
                     stop.wait(poll_interval)
                 else:
-                    news.wait_beyond(self._seen, FALLBACK_POLL_SECONDS)
+                    self._wait_for_news(news, stop)
+
+    def _wait_for_news(self, news: NewEvents, stop: threading.Event) -> None:
+        """Until events beyond what was applied are recorded, `stop` is set, or the fallback
+        poll is due — in short slices, so a stop is noticed promptly."""
+        deadline = time.monotonic() + FALLBACK_POLL_SECONDS
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or news.wait_beyond(self._seen, min(remaining, 0.25)):
+                return
 
 
 def head_position(app: EventSource) -> int:

@@ -55,6 +55,7 @@ class SettlementExecutor:
         self._in_hand: set[UUID] = set()
         self._guard = threading.Lock()
         self._stop = threading.Event()
+        self._may_act: Callable[[], bool] = lambda: True  # leadership fencing (see run)
         self._threads: list[threading.Thread] = []
 
     # Finding work
@@ -114,6 +115,8 @@ class SettlementExecutor:
                 settlement_id = self.queue.get(timeout=0.2)
             except queue.Empty:
                 continue
+            if not self._may_act():
+                continue  # a newer leader drives it; nothing is acted on here any more
             try:
                 self.drive(settlement_id)
             except Exception:
@@ -131,11 +134,23 @@ class SettlementExecutor:
             thread.start()
             self._threads.append(thread)
 
-    def run(self, stop: threading.Event, poll_interval: float = 0.2) -> None:
-        """Scans for due settlements until `stop` is set, then shuts the pool down gracefully."""
+    def run(
+        self,
+        stop: threading.Event,
+        poll_interval: float = 0.2,
+        guard: Callable[[], bool] | None = None,
+    ) -> None:
+        """Scans for due settlements until `stop` is set, then shuts the pool down gracefully.
+        `guard` (leadership fencing) is asked before every scan and every step; once it says
+        no, nothing more is driven and this returns."""
+        if guard is not None:
+            self._may_act = guard
         self.start()
         try:
             while not stop.is_set():
+                if not self._may_act():
+                    log.warning("settlement executor not allowed on; stopping")
+                    return
                 try:
                     self.monitor.sweep(self.database_url)
                     self.scan()
