@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from adapters.evm.errors import ChannelDisputed, ChannelNotOpen
 from domain.channel import Channel
 from domain.peer_account import PeerAccount
 from domain.settlement import Settlement
@@ -84,8 +83,7 @@ def failure_facts(error: BaseException) -> FailureFacts:
         message=str(error)[:500],
         retryable=bool(getattr(error, "retryable", False)),
         alert=bool(getattr(error, "alert", False)),
-        channel_lost=isinstance(error, (ChannelNotOpen, ChannelDisputed))
-        or bool(getattr(error, "channel_lost", False)),
+        channel_lost=bool(getattr(error, "channel_lost", False)),
         patient=bool(getattr(error, "patient", False))
         or getattr(error, "error", None) == "retry_later",
     )
