@@ -155,6 +155,7 @@ class TokenNetworkPort(Protocol):
 
 
 class TokenPort(Protocol):
+    def balance_of(self, account: str) -> int: ...
     def prepare_approve(self, spender: str, amount: int) -> SignedChainTransaction: ...
 
 

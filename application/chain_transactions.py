@@ -50,7 +50,7 @@ class ChainTransactions:
                 signed = self._recorded(channel_id, rail, purpose)
                 if signed is None:
                     signed = self._sign_and_record(channel_id, purpose, prepare)
-                receipt = self._broadcast_and_confirm(channel_id, rail, signed)
+                receipt = self._broadcast_and_confirm(channel_id, rail, purpose, signed)
                 if receipt is not None:
                     break
             else:
@@ -96,12 +96,12 @@ class ChainTransactions:
         self, channel_id: UUID, purpose: str, prepare: Prepare
     ) -> SignedChainTransaction:
         signed = prepare()
-        self.app.record_transaction_signed(channel_id, signed)
+        self.app.record_transaction_signed(channel_id, purpose, signed)
         failpoint(f"after_signed_{purpose.split(':')[0]}")
         return signed
 
     def _broadcast_and_confirm(
-        self, channel_id: UUID, rail: ChainRail, signed: SignedChainTransaction
+        self, channel_id: UUID, rail: ChainRail, purpose: str, signed: SignedChainTransaction
     ) -> Receipt | None:
         """The receipt, recorded on the channel; None if the transaction lost its nonce."""
         try:
@@ -112,10 +112,10 @@ class ChainTransactions:
             self.app.record_transaction_dropped(channel_id, signed.tx_hash, str(error)[:500])
             log.warning(
                 "recorded transaction lost its nonce; dropped",
-                extra={"tx_hash": signed.tx_hash, "purpose": signed.purpose},
+                extra={"tx_hash": signed.tx_hash, "purpose": purpose},
             )
             return None
-        failpoint(f"after_broadcast_{signed.purpose.split(':')[0]}")
+        failpoint(f"after_broadcast_{purpose.split(':')[0]}")
         receipt = rail.transactions.wait_confirmed(signed.tx_hash)
         self.app.record_transaction_confirmed(
             channel_id, signed.tx_hash, receipt.block_number, receipt.succeeded

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from uuid import UUID
 
 from application.app import SettlementApp
-from application.chain_ports import ContractRefusal, OnchainChannelState, Receipt
+from application.chain_ports import ContractRefusal, OnchainChannelState
 from application.chain_transactions import ChainTransactions
 from application.channel_directory import ChannelDirectory
+from application.cooperative_settlement import record_payout
 from application.rails.registry import ChainRail
 from application.store import AlreadyExists
 from domain.address import Address
@@ -59,13 +60,11 @@ class ChannelOpening:
         directory: ChannelDirectory,
         transactions: ChainTransactions,
         sync_rail: Callable[[str], object],
-        record_payout: Callable[[UUID, Receipt], None],
     ) -> None:
         self.app = app
         self.directory = directory
         self.transactions = transactions
         self.sync_rail = sync_rail  # records what the chain watcher has not seen yet
-        self.record_payout = record_payout
 
     def request_channel(self, account: PeerAccount, rail: ChainRail) -> UUID:
         """Our usable channel with the peer on this rail, recording an open request if none."""
@@ -177,4 +176,4 @@ class ChannelOpening:
                 settle_after = int(error.arguments["settleAfter"])
                 raise ChannelAwaitingSettlement(onchain_id, settle_after) from error
             raise
-        self.record_payout(old_id, receipt)
+        record_payout(self.app, old_id, receipt)

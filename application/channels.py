@@ -41,9 +41,7 @@ class ChannelService:
         self.rails = rails
         self.transactions = transactions
         self.cooperative = CooperativeSettling(app, rails, transactions)
-        self.opening = ChannelOpening(
-            app, directory, transactions, sync_rail, self.cooperative.record_payout
-        )
+        self.opening = ChannelOpening(app, directory, transactions, sync_rail)
         self.deposit_multiple = deposit_multiple
 
     def rail(self, name: str) -> ChainRail:

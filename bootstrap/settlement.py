@@ -30,6 +30,7 @@ from application.chain_transactions import ChainTransactions
 from application.channel_directory import ChannelDirectory
 from application.channels import ChannelService
 from application.claims import ClaimDelivery, ClaimReceiver
+from application.disputes import ChannelDisputes
 from application.processes.channel_provisioner import ChannelProvisioner
 from application.processes.retry_policy import RetryPolicy
 from application.processes.settlement_executor import SettlementExecutor
@@ -122,6 +123,7 @@ class SettlementProcess:
     coordinator: RailCoordinator
     directory: ChannelDirectory
     channels: ChannelService
+    disputes: ChannelDisputes
     syncs: ChainSyncs
     receiver: ClaimReceiver
     delivery: ClaimDelivery
@@ -134,6 +136,10 @@ class SettlementProcess:
 
     def sync_chain(self) -> int:
         return self.syncs.sync_all()
+
+    def answer_disputes(self) -> int:
+        """Contests partners' closes and settles closed channels after their challenge period."""
+        return self.disputes.answer_all()
 
     def start_claims_server(self, tokens: dict[str, str]) -> str:
         settings = self.node.settings.claims
@@ -183,6 +189,7 @@ def build_settlement_process(
         syncs.sync_rail,
         settings.settlement.deposit_multiple,
     )
+    disputes = ChannelDisputes(node.app, directory, rails, transactions)
     tokens = {peer: token.get_secret_value() for peer, token in settings.claims.tokens.items()}
     delivery = ClaimDelivery(settings.node_id, tokens, settings.claims.timeout_seconds)
     receiver = ClaimReceiver(
@@ -225,6 +232,7 @@ def build_settlement_process(
         coordinator,
         directory,
         channels,
+        disputes,
         syncs,
         receiver,
         delivery,

@@ -274,7 +274,10 @@ class Channel(Aggregate):
         """The non-closing side put the closer's newer proof on chain during the challenge."""
         if self.has_observed(tx_hash, log_index):
             return False
-        self._require(ChannelState.CLOSED, "observe a balance proof update")
+        if self.state not in (ChannelState.CLOSED, ChannelState.SETTLED):
+            # Settled first is possible: our settle's receipt is recorded before the watcher
+            # reaches the update's log.
+            raise IllegalTransition("Channel", self.id, self.state.value, "observe an update")
         self._closer_proof_updated(
             closing_participant=closing_participant,
             nonce=nonce,

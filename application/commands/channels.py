@@ -81,13 +81,17 @@ class ChannelCommands(AggregateStore):
 
     # Our transactions: recorded before broadcast, then confirmed or dropped.
 
-    def record_transaction_signed(self, channel_id: UUID, signed: SignedChainTransaction) -> None:
+    def record_transaction_signed(
+        self, channel_id: UUID, purpose: str, signed: SignedChainTransaction
+    ) -> None:
+        """Records a signed transaction for `purpose` (what it is for on this channel, such as
+        `deposit:500`), before it is broadcast."""
         raw = "0x" + signed.raw_transaction.hex()
         self._change(
             channel_id,
             Channel,
             lambda c: c.record_transaction(
-                signed.purpose, signed.tx_hash, raw, str(signed.sender), signed.nonce
+                purpose, signed.tx_hash, raw, str(signed.sender), signed.nonce
             ),
         )
 
