@@ -56,8 +56,8 @@ def pay(payer: TestNode, payee: TestNode, amount: int, tag: str, clock: ManualCl
     payer.process.executor.run_until_settled()
 
 
-def partner_closes_with_a_stale_picture(nodes: Nodes) -> tuple[UUID, Channel]:
-    """The partner pays us twice, then closes with no proof of its own on chain."""
+def partner_pays_us_twice(nodes: Nodes) -> tuple[UUID, Channel]:
+    """Our channel with the partner, holding the partner's second balance proof."""
     _web3, us, partner, clock = nodes
     pay(partner, us, 6_000_000, "p1", clock)
     pay(partner, us, 6_000_000, "p2", clock)
@@ -67,6 +67,14 @@ def partner_closes_with_a_stale_picture(nodes: Nodes) -> tuple[UUID, Channel]:
     channel_id = UUID(str(row["channel_id"]))
     held = us.node.app.channel(channel_id)
     assert held.partner_nonce == 2 and held.partner_transferred > 0
+    assert held.onchain_id is not None
+    return channel_id, held
+
+
+def partner_closes_with_a_stale_picture(nodes: Nodes) -> tuple[UUID, Channel]:
+    """The partner pays us twice, then closes with no proof of its own on chain."""
+    _web3, us, partner, _clock = nodes
+    channel_id, held = partner_pays_us_twice(nodes)
     assert held.onchain_id is not None
     theirs = partner.process.rails[RAIL].network
     theirs.execute(theirs.prepare_close(held.onchain_id, None))  # type: ignore[attr-defined]
@@ -130,3 +138,25 @@ def test_a_contest_recorded_before_a_crash_is_sent_with_its_recorded_bytes(
     contests = [tx for tx in channel.transactions.values() if tx["purpose"] == purpose]
     assert len(contests) == 1 and contests[0]["succeeded"] is True
     assert rail.network.participant(held.onchain_id, _partner.signer.address).nonce == 2
+
+
+def test_closing_ourselves_uses_the_partners_latest_proof_and_pays_the_off_chain_balance(
+    nodes: Nodes,
+) -> None:
+    web3, us, partner, _clock = nodes
+    channel_id, held = partner_pays_us_twice(nodes)
+    assert held.onchain_id is not None
+    rail = us.process.rails[RAIL]
+    us.process.disputes.close(channel_id, "operator closed the channel")
+    channel = us.node.app.channel(channel_id)
+    assert channel.state == ChannelState.CLOSED and not channel.usable
+    on_chain = rail.network.participant(held.onchain_id, partner.signer.address)
+    assert (on_chain.nonce, on_chain.transferred_amount) == (2, held.partner_transferred)
+    assert us.process.answer_disputes() == 0  # our own close: nothing to contest
+
+    before = rail.token.balance_of(us.signer.address)
+    advance_time(web3, SETTLE_TIMEOUT + 1)
+    assert us.process.answer_disputes() == 1
+    received = rail.token.balance_of(us.signer.address) - before
+    assert received == held.our_deposit - held.our_transferred + held.partner_transferred
+    assert us.node.app.channel(channel_id).state == ChannelState.SETTLED
