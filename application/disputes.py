@@ -49,11 +49,14 @@ class ChannelDisputes:
             try:
                 sent += self.answer(channel_id)
             except Exception as error:
-                if not getattr(error, "retryable", False):
-                    log.error(
-                        "dispute step failed",
-                        extra={"channel_id": str(channel_id), "error": str(error)},
-                    )
+                # A retryable failure (RPC down) is tried again next pass; anything else needs
+                # a person before the challenge period runs out.
+                level = logging.WARNING if getattr(error, "retryable", False) else logging.ERROR
+                log.log(
+                    level,
+                    "dispute step failed",
+                    extra={"channel_id": str(channel_id), "error": str(error)},
+                )
         return sent
 
     def answer(self, channel_id: UUID) -> int:
