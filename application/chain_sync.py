@@ -12,16 +12,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from uuid import UUID
 
 import psycopg
-from web3 import Web3
 
-from adapters.evm.watcher import ChainWatcher, ChannelLog
 from application.app import SettlementApp
+from application.chain_ports import ChannelLog, LogSource
 from application.channel_directory import ChannelDirectory
-from application.channels import Rail
+from application.channel_opening import channel_key
+from application.rails.registry import ChainRail
 from application.store import AlreadyExists
+from domain.address import Address
 from domain.channel import Channel, ChannelState
 from domain.errors import IllegalTransition
 
@@ -34,8 +36,8 @@ class ChainSync:
         app: SettlementApp,
         database_url: str,
         directory: ChannelDirectory,
-        rail: Rail,
-        watcher: ChainWatcher,
+        rail: ChainRail,
+        watcher: LogSource,
         start_block: int = 0,
     ) -> None:
         self.app = app
@@ -44,14 +46,14 @@ class ChainSync:
         self.rail = rail
         self.watcher = watcher
         self.start_block = start_block
-        self.our_address = str(rail.network.our_address)
+        self.our_address = Address(str(rail.network.our_address))
         self._lock = threading.Lock()  # the watcher thread and on-demand syncs take turns
 
     def cursor(self) -> int:
         with psycopg.connect(self.database_url) as conn:
             row = conn.execute(
                 "SELECT next_block FROM chain_cursors WHERE chain_id = %s AND token_network = %s",
-                (self.rail.chain_id, self.rail.token_network.lower()),
+                (self.rail.chain_id, str(Address(self.rail.token_network))),
             ).fetchone()
         return int(row[0]) if row else self.start_block
 
@@ -62,7 +64,7 @@ class ChainSync:
                 " VALUES (%s, %s, %s)"
                 " ON CONFLICT (chain_id, token_network) DO UPDATE"
                 " SET next_block = excluded.next_block, updated_at = now()",
-                (self.rail.chain_id, self.rail.token_network.lower(), next_block),
+                (self.rail.chain_id, str(Address(self.rail.token_network)), next_block),
             )
 
     def sync_once(self) -> int:
@@ -79,7 +81,6 @@ class ChainSync:
         return recorded
 
     def record(self, channel_log: ChannelLog) -> bool:
-        fields = channel_log.fields
         if channel_log.kind == "ChannelOpened":
             return self._opened(channel_log)
         channel_id = self.directory.by_onchain_id(
@@ -87,36 +88,39 @@ class ChainSync:
         )
         if channel_id is None:
             return False  # not one of ours
-        tx, index = channel_log.tx_hash, channel_log.log_index
+        fields, tx, index = channel_log.fields, channel_log.tx_hash, channel_log.log_index
         if channel_log.kind == "ChannelNewDeposit":
-            return self.app.change_channel(
-                channel_id,
-                lambda c: c.observe_deposit(
-                    fields["participant"], int(fields["totalDeposit"]), tx, index
-                ),
-            )
+            total = int(fields["totalDeposit"])
+            return self.app.record_deposit(channel_id, fields["participant"], total, tx, index)
         if channel_log.kind == "ChannelClosed":
-            return self.app.change_channel(
-                channel_id, lambda c: c.observe_closed(fields["closingParticipant"], tx, index)
+            closer = fields["closingParticipant"]
+            return self.app.record_channel_closed(channel_id, closer, tx, index)
+        if channel_log.kind == "NonClosingBalanceProofUpdated":
+            return self.app.record_closer_proof_updated(
+                channel_id,
+                fields["closingParticipant"],
+                int(fields["nonce"]),
+                int(fields["transferredAmount"]),
+                tx,
+                index,
             )
         if channel_log.kind == "ChannelSettled":
-            return self.app.change_channel(
-                channel_id, lambda c: self._settled(c, fields, tx, index)
+            return self.app.record_channel_payout(
+                channel_id,
+                fields["participant1"],
+                int(fields["participant1Amount"]),
+                int(fields["participant2Amount"]),
+                tx,
+                index,
             )
         return False
 
-    def _settled(self, channel: Channel, fields: dict[str, object], tx: str, index: int) -> bool:
-        first = str(fields["participant1"]).lower() == channel.our_address.lower()
-        one, two = int(str(fields["participant1Amount"])), int(str(fields["participant2Amount"]))
-        ours, theirs = (one, two) if first else (two, one)
-        return channel.observe_settled(ours, theirs, tx, index)
-
     def _opened(self, channel_log: ChannelLog) -> bool:
         fields = channel_log.fields
-        participants = [str(fields["participant1"]), str(fields["participant2"])]
-        if self.our_address.lower() not in (p.lower() for p in participants):
+        participants = [Address(fields["participant1"]), Address(fields["participant2"])]
+        if self.our_address not in participants:
             return False
-        partner = next(p for p in participants if p.lower() != self.our_address.lower())
+        partner = next(p for p in participants if p != self.our_address)
         chain_id, network = self.rail.chain_id, self.rail.token_network
         channel_id = self.directory.by_onchain_id(chain_id, network, channel_log.onchain_channel_id)
         if channel_id is None:
@@ -136,17 +140,13 @@ class ChainSync:
             channel_log.log_index,
         )
         try:
-            return self.app.change_channel(
-                channel_id, lambda c: c.observe_opened(onchain_id, tx, index)
-            )
+            return self.app.record_channel_opened(channel_id, onchain_id, tx, index)
         except IllegalTransition:
             # Our open request failed meanwhile; the channel the partner opened stands alone.
             fallback = self._partner_opened(partner)
             if fallback is None:
                 return False
-            return self.app.change_channel(
-                fallback, lambda c: c.observe_opened(onchain_id, tx, index)
-            )
+            return self.app.record_channel_opened(fallback, onchain_id, tx, index)
 
     def _partner_opened(self, partner: str) -> UUID | None:
         peer = self.directory.peer_by_address(partner)
@@ -156,15 +156,14 @@ class ChainSync:
         peer_id, asset_code, asset_scale = peer
         chain_id, network = self.rail.chain_id, self.rail.token_network
         generation = self.directory.generation(chain_id, network, partner)
-        key = f"{chain_id}:{network.lower()}:{partner.lower()}:{generation}"
         channel = Channel.request_open(
-            key,
+            channel_key(self.rail, partner, generation),
             peer_id,
             asset_code,
             chain_id,
             network,
-            self.our_address,
-            Web3.to_checksum_address(partner),
+            str(self.rail.network.our_address),
+            partner,
             self.rail.settle_timeout,
             token_decimals=self.rail.token_decimals,
             asset_scale=asset_scale,
@@ -172,3 +171,19 @@ class ChainSync:
         with contextlib.suppress(AlreadyExists):
             self.app.create(channel)
         return channel.id
+
+
+class ChainSyncs:
+    """The followers of every rail's chain, by rail name: one sync, or all of them."""
+
+    def __init__(self, syncs: list[ChainSync]) -> None:
+        self.by_rail = {sync.rail.name: sync for sync in syncs}
+
+    def __iter__(self) -> Iterator[ChainSync]:
+        return iter(self.by_rail.values())
+
+    def sync_rail(self, rail_name: str) -> int:
+        return self.by_rail[rail_name].sync_once()
+
+    def sync_all(self) -> int:
+        return sum(sync.sync_once() for sync in self.by_rail.values())

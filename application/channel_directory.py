@@ -67,6 +67,15 @@ class ChannelDirectory:
         )
         return result
 
+    def closed_channels(self) -> list[UUID]:
+        """Channels closed on chain and not yet settled: in (or past) their challenge period."""
+        self.channels.catch_up()
+        with psycopg.connect(self.database_url) as conn:
+            rows = conn.execute(
+                "SELECT channel_id FROM channels WHERE state = 'closed' ORDER BY updated_at"
+            ).fetchall()
+        return [row[0] for row in rows]
+
     def all_channels(self) -> list[UUID]:
         self.channels.catch_up()
         with psycopg.connect(self.database_url) as conn:

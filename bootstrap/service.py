@@ -170,6 +170,7 @@ def _sync_chain(process: SettlementProcess, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             process.sync_chain()
+            process.answer_disputes()
             backoff = interval
         except Exception as error:
             if not getattr(error, "retryable", False):

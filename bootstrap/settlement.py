@@ -19,21 +19,26 @@ from web3 import EthereumTesterProvider, Web3
 
 from adapters.evm.artifacts import load_artifact
 from adapters.evm.chains import connect_rpc
+from adapters.evm.channel_transactions import EvmTransactions
+from adapters.evm.settings import ChainSettings
 from adapters.evm.token import TokenClient
 from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import NonceManager, TransactionSender
 from adapters.evm.watcher import ChainWatcher
 from adapters.signing.signer import Signer
-from application.chain_sync import ChainSync
+from application.chain_sync import ChainSync, ChainSyncs
+from application.chain_transactions import ChainTransactions
 from application.channel_directory import ChannelDirectory
-from application.channels import ChannelService, Rail
+from application.channels import ChannelService
 from application.claims import ClaimDelivery, ClaimReceiver
+from application.disputes import ChannelDisputes
 from application.processes.channel_provisioner import ChannelProvisioner
 from application.processes.retry_policy import RetryPolicy
 from application.processes.settlement_executor import SettlementExecutor
 from application.processes.settlement_steps import SettlementSteps
 from application.rails.config import RailConfig
 from application.rails.coordinator import RailCoordinator
+from application.rails.registry import ChainRail, RailRegistry
 from application.rails.routing import CoordinatedRouting
 from bootstrap.node import Node
 from domain.settlement import Settlement
@@ -71,11 +76,11 @@ def connect_rail(
     signer: Signer,
     web3: Web3,
     nonces: NonceManager,
-    settle_timeout: int,
-    receipt_timeout: float,
+    chain: ChainSettings,
     lock: threading.RLock | None = None,
-) -> Rail:
-    """`nonces` and `lock` are shared by the rails of one chain: one key, one nonce sequence."""
+) -> tuple[ChainRail, ChainWatcher]:
+    """The rail's clients and its chain watcher. `nonces` and `lock` are shared by the rails of
+    one chain: one key, one nonce sequence."""
     lock = lock or threading.RLock()
     if config.token_network is None or config.token is None:
         raise ValueError(f"rail {config.name!r} needs token_network and token addresses")
@@ -89,29 +94,38 @@ def connect_rail(
         poll_interval_seconds=0.05,
     )
     network = TokenNetworkClient(
-        sender, config.token_network, config.confirmations, receipt_timeout_seconds=receipt_timeout
+        sender,
+        config.token_network,
+        config.confirmations,
+        receipt_timeout_seconds=chain.receipt_timeout_seconds,
     )
     token = TokenClient(sender, config.token)
-    return Rail(
+    watcher = ChainWatcher(
+        web3, network.address, network.abi, network.confirmations, chain.log_block_range
+    )
+    rail = ChainRail(
         config.name,
         config.chain_id,
         network,
         token,
+        EvmTransactions(network),
         token.decimals(),
-        settle_timeout,
+        chain.settle_timeout_seconds,
         lock,
         sequential=isinstance(web3.provider, EthereumTesterProvider),
     )
+    return rail, watcher
 
 
 @dataclass
 class SettlementProcess:
     node: Node
-    rails: dict[str, Rail]
+    rails: RailRegistry
     coordinator: RailCoordinator
     directory: ChannelDirectory
     channels: ChannelService
-    syncs: list[ChainSync]
+    disputes: ChannelDisputes
+    syncs: ChainSyncs
     receiver: ClaimReceiver
     delivery: ClaimDelivery
     steps: SettlementSteps[Any]
@@ -122,7 +136,11 @@ class SettlementProcess:
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def sync_chain(self) -> int:
-        return sum(sync.sync_once() for sync in self.syncs)
+        return self.syncs.sync_all()
+
+    def answer_disputes(self) -> int:
+        """Contests partners' closes and settles closed channels after their challenge period."""
+        return self.disputes.answer_all()
 
     def start_claims_server(self, tokens: dict[str, str]) -> str:
         settings = self.node.settings.claims
@@ -149,57 +167,38 @@ def build_settlement_process(
 ) -> SettlementProcess:
     settings = node.settings
     chain = settings.chain
-    nonces: dict[int, NonceManager] = {}
-    locks: dict[int, threading.RLock] = {}
-    rails: dict[str, Rail] = {}
-    for config in rail_configs:
-        web3 = web3_for(config)
-        manager = nonces.setdefault(id(web3), NonceManager())
-        rails[config.name] = connect_rail(
-            config,
-            signer,
-            web3,
-            manager,
-            chain.settle_timeout_seconds,
-            chain.receipt_timeout_seconds,
-            locks.setdefault(id(web3), threading.RLock()),
-        )
+    connected = _connect_rails(rail_configs, signer, web3_for, chain)
+    rails = RailRegistry({name: rail for name, (rail, _) in connected.items()})
     coordinator = RailCoordinator(settings.rails.model_copy(update={"rails": rail_configs}), clock)
     directory = ChannelDirectory(
         node.database_url,
         node.runner(ChannelsProjection()),
         node.runner(BalancesProjection()),
     )
-    channels = ChannelService(
-        node.app, directory, rails, settings.settlement.deposit_multiple, clock
+    syncs = ChainSyncs(
+        [
+            ChainSync(node.app, node.database_url, directory, rail, watcher)
+            for rail, watcher in connected.values()
+        ]
     )
-    syncs = [
-        ChainSync(
-            node.app,
-            node.database_url,
-            directory,
-            rail,
-            ChainWatcher(
-                rail.network.web3,
-                rail.token_network,
-                rail.network.abi,
-                rail.network.confirmations,
-                chain.log_block_range,
-            ),
-        )
-        for rail in rails.values()
-    ]
-    sync_of = {sync.rail.name: sync for sync in syncs}
-    channels.sync_rail = lambda rail: sync_of[rail.name].sync_once()
+    transactions = ChainTransactions(node.app, directory, rails)
+    channels = ChannelService(
+        node.app,
+        directory,
+        rails,
+        transactions,
+        syncs.sync_rail,
+        settings.settlement.deposit_multiple,
+    )
+    disputes = ChannelDisputes(node.app, directory, rails, transactions)
     tokens = {peer: token.get_secret_value() for peer, token in settings.claims.tokens.items()}
     delivery = ClaimDelivery(settings.node_id, tokens, settings.claims.timeout_seconds)
-    process_holder: dict[str, Any] = {}
     receiver = ClaimReceiver(
         node.app,
         settings.node_id,
         directory,
         channels,
-        lambda: process_holder["process"].sync_chain(),
+        syncs.sync_all,
         pause_on_double_spend=settings.claims.pause_on_double_spend,
     )
     policy = RetryPolicy.from_settings(settings.settlement)
@@ -234,6 +233,7 @@ def build_settlement_process(
         coordinator,
         directory,
         channels,
+        disputes,
         syncs,
         receiver,
         delivery,
@@ -242,8 +242,30 @@ def build_settlement_process(
         provisioner,
         ledger_runner,
     )
-    process_holder["process"] = process
     return process
+
+
+def _connect_rails(
+    rail_configs: list[RailConfig],
+    signer: Signer,
+    web3_for: Callable[[RailConfig], Web3],
+    chain: ChainSettings,
+) -> dict[str, tuple[ChainRail, ChainWatcher]]:
+    """The rails of one chain share one nonce sequence and one lock: one key, one sequence."""
+    nonces: dict[int, NonceManager] = {}
+    locks: dict[int, threading.RLock] = {}
+    rails: dict[str, tuple[ChainRail, ChainWatcher]] = {}
+    for config in rail_configs:
+        web3 = web3_for(config)
+        rails[config.name] = connect_rail(
+            config,
+            signer,
+            web3,
+            nonces.setdefault(id(web3), NonceManager()),
+            chain,
+            locks.setdefault(id(web3), threading.RLock()),
+        )
+    return rails
 
 
 def rpc_web3(config: RailConfig, timeout_seconds: float) -> Web3:

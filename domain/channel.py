@@ -13,6 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.address import Address
 from domain.errors import DepositDecreased, IllegalTransition, InvalidBalanceProof
 from domain.ids import derive_id
 from domain.money import check_amount
@@ -240,6 +241,63 @@ class Channel(Aggregate):
         self.state = ChannelState.SETTLED
         self.observed_logs[log_key(tx_hash, log_index)] = 1
 
+    def observe_payout(
+        self,
+        participant1: str,
+        participant1_amount: int,
+        participant2_amount: int,
+        tx_hash: str,
+        log_index: int,
+    ) -> bool:
+        """The chain's ChannelSettled, which lists the payouts in the contract's order."""
+        first_is_us = Address(participant1, "participant1") == Address(self.our_address)
+        ours, theirs = (participant1_amount, participant2_amount)
+        if not first_is_us:
+            ours, theirs = theirs, ours
+        return self.observe_settled(ours, theirs, tx_hash, log_index)
+
+    class CloserProofUpdated(Aggregate.Event):
+        closing_participant: str
+        nonce: int
+        transferred_amount: int
+        tx_hash: str
+        log_index: int
+
+    def observe_closer_proof_updated(
+        self,
+        closing_participant: str,
+        nonce: int,
+        transferred_amount: int,
+        tx_hash: str,
+        log_index: int,
+    ) -> bool:
+        """The non-closing side put the closer's newer proof on chain during the challenge."""
+        if self.has_observed(tx_hash, log_index):
+            return False
+        if self.state not in (ChannelState.CLOSED, ChannelState.SETTLED):
+            # Settled first is possible: our settle's receipt is recorded before the watcher
+            # reaches the update's log.
+            raise IllegalTransition("Channel", self.id, self.state.value, "observe an update")
+        self._closer_proof_updated(
+            closing_participant=closing_participant,
+            nonce=nonce,
+            transferred_amount=transferred_amount,
+            tx_hash=tx_hash,
+            log_index=log_index,
+        )
+        return True
+
+    @event(CloserProofUpdated)
+    def _closer_proof_updated(
+        self,
+        closing_participant: str,
+        nonce: int,
+        transferred_amount: int,
+        tx_hash: str,
+        log_index: int,
+    ) -> None:
+        self.observed_logs[log_key(tx_hash, log_index)] = 1
+
     class Abandoned(Aggregate.Event):
         reason: str
 
@@ -440,8 +498,42 @@ class Channel(Aggregate):
         self.transactions[tx_hash]["confirmed"] = True
         self.transactions[tx_hash]["succeeded"] = succeeded
 
+    class TransactionDropped(Aggregate.Event):
+        tx_hash: str
+        reason: str
+
+    def drop_transaction(self, tx_hash: str, reason: str) -> bool:
+        """Another transaction took this one's nonce: it can never be mined, and is not sent
+        again; what it was for is done by a new transaction."""
+        tx = self.transactions.get(tx_hash)
+        if tx is None:
+            raise InvalidBalanceProof("tx_hash", tx_hash, "was never recorded for this channel")
+        if tx["confirmed"] or tx.get("dropped"):
+            return False
+        self._transaction_dropped(tx_hash=tx_hash, reason=reason)
+        return True
+
+    @event(TransactionDropped)
+    def _transaction_dropped(self, tx_hash: str, reason: str) -> None:
+        self.transactions[tx_hash]["dropped"] = True
+        self.transactions[tx_hash]["succeeded"] = False
+
     def unconfirmed_transactions(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(h, tx) for h, tx in self.transactions.items() if not tx["confirmed"]]
+        """Recorded transactions still to be broadcast and confirmed (not dropped)."""
+        return [
+            (h, tx)
+            for h, tx in self.transactions.items()
+            if not tx["confirmed"] and not tx.get("dropped")
+        ]
+
+    def live_transaction(self, purpose: str) -> tuple[str, dict[str, Any]] | None:
+        """The latest recorded transaction for `purpose` that has not failed or been dropped."""
+        live = [
+            (h, tx)
+            for h, tx in self.transactions.items()
+            if tx["purpose"] == purpose and tx["succeeded"] is not False
+        ]
+        return live[-1] if live else None
 
     def _require(self, state: ChannelState, command: str) -> None:
         if self.state != state:

@@ -1,7 +1,8 @@
 """EIP-712 balance proofs and cooperative-settlement messages, as TokenNetwork.sol checks them.
 
 The domain binds the chain id and the TokenNetwork address, so a proof signed for one
-contract or chain is worthless on another.
+contract or chain is worthless on another. The values signed are the domain's
+(`domain/balance_proof.py`, `domain/final_balances.py`); this module encodes, signs and verifies.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from eth_utils.address import to_checksum_address
 from eth_utils.exceptions import ValidationError
 
 from adapters.signing.signer import Signer
+from domain.balance_proof import EMPTY_LOCKS_ROOT, BalanceProof, InvalidProofSignature
+from domain.final_balances import CooperativeSettlement
 
 DOMAIN_NAME = "SettlementLedgerTokenNetwork"
 DOMAIN_VERSION = "1"
-EMPTY_LOCKS_ROOT = b"\x00" * 32
 
 _DOMAIN_TYPE = [
     {"name": "name", "type": "string"},
@@ -59,79 +61,41 @@ class ProofDomain:
         }
 
 
-@dataclass(frozen=True)
-class BalanceProof:
-    """What the signer has sent its partner so far: cumulative amounts, ordered by nonce."""
-
-    channel_id: int
-    nonce: int
-    transferred_amount: int
-    locked_amount: int = 0
-    locks_root: bytes = EMPTY_LOCKS_ROOT
-
-    def __post_init__(self) -> None:
-        for field in ("channel_id", "nonce", "transferred_amount", "locked_amount"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**256:
-                raise ValueError(f"balance proof {field}={value!r}: must be an int in uint256")
-        if len(self.locks_root) != 32:
-            raise ValueError(f"balance proof locks_root has {len(self.locks_root)} bytes, not 32")
-
-    def typed_data(self, domain: ProofDomain) -> dict[str, Any]:
+def typed_data(
+    message: BalanceProof | CooperativeSettlement, domain: ProofDomain
+) -> dict[str, Any]:
+    """The EIP-712 message TokenNetwork.sol hashes for a balance proof or final balances."""
+    if isinstance(message, BalanceProof):
         return {
             "types": {"EIP712Domain": _DOMAIN_TYPE, "BalanceProof": _BALANCE_PROOF_TYPE},
             "primaryType": "BalanceProof",
             "domain": domain.as_typed_data(),
             "message": {
-                "channelId": self.channel_id,
-                "nonce": self.nonce,
-                "transferredAmount": self.transferred_amount,
-                "lockedAmount": self.locked_amount,
-                "locksRoot": self.locks_root,
+                "channelId": message.channel_id,
+                "nonce": message.nonce,
+                "transferredAmount": message.transferred_amount,
+                "lockedAmount": message.locked_amount,
+                "locksRoot": message.locks_root,
             },
         }
-
-
-@dataclass(frozen=True)
-class CooperativeSettlement:
-    """The final balances both participants sign to end a channel without a dispute."""
-
-    channel_id: int
-    participant1: ChecksumAddress
-    participant1_balance: int
-    participant2: ChecksumAddress
-    participant2_balance: int
-
-    def typed_data(self, domain: ProofDomain) -> dict[str, Any]:
-        return {
-            "types": {"EIP712Domain": _DOMAIN_TYPE, "CooperativeSettle": _COOPERATIVE_SETTLE_TYPE},
-            "primaryType": "CooperativeSettle",
-            "domain": domain.as_typed_data(),
-            "message": {
-                "channelId": self.channel_id,
-                "participant1": self.participant1,
-                "participant1Balance": self.participant1_balance,
-                "participant2": self.participant2,
-                "participant2Balance": self.participant2_balance,
-            },
-        }
-
-
-class InvalidProofSignature(Exception):
-    """The signature does not come from `expected_signer` (it recovers to `recovered_signer`)."""
-
-    def __init__(self, expected_signer: str, recovered_signer: str | None) -> None:
-        self.expected_signer = expected_signer
-        self.recovered_signer = recovered_signer
-        super().__init__(
-            f"signature: expected signer {expected_signer}, recovered {recovered_signer}"
-        )
+    return {
+        "types": {"EIP712Domain": _DOMAIN_TYPE, "CooperativeSettle": _COOPERATIVE_SETTLE_TYPE},
+        "primaryType": "CooperativeSettle",
+        "domain": domain.as_typed_data(),
+        "message": {
+            "channelId": message.channel_id,
+            "participant1": to_checksum_address(message.participant1),
+            "participant1Balance": message.participant1_balance,
+            "participant2": to_checksum_address(message.participant2),
+            "participant2Balance": message.participant2_balance,
+        },
+    }
 
 
 def sign(
     message: BalanceProof | CooperativeSettlement, domain: ProofDomain, signer: Signer
 ) -> bytes:
-    return signer.sign_typed_data(message.typed_data(domain))
+    return signer.sign_typed_data(typed_data(message, domain))
 
 
 def recover_signer(
@@ -140,7 +104,7 @@ def recover_signer(
     """The address that signed `message`, or None if the signature is malformed."""
     if len(signature) != 65:
         return None
-    signable = encode_typed_data(full_message=message.typed_data(domain))
+    signable = encode_typed_data(full_message=typed_data(message, domain))
     try:
         return to_checksum_address(Account.recover_message(signable, signature=signature))
     except (ValueError, TypeError, ValidationError):
@@ -157,3 +121,16 @@ def verify(
     recovered = recover_signer(message, domain, signature)
     if recovered is None or recovered != to_checksum_address(expected_signer):
         raise InvalidProofSignature(to_checksum_address(expected_signer), recovered)
+
+
+__all__ = [
+    "EMPTY_LOCKS_ROOT",
+    "BalanceProof",
+    "CooperativeSettlement",
+    "InvalidProofSignature",
+    "ProofDomain",
+    "recover_signer",
+    "sign",
+    "typed_data",
+    "verify",
+]

@@ -1,14 +1,15 @@
 """Chain errors, classified for the settlement process: may it retry, must a person look?
 
 `classify(error, abi)` turns whatever web3.py, eth-tester or the HTTP stack raised into one
-EvmError subclass; a revert's data is decoded against the contract's custom errors.
+EvmError subclass; a revert's data is decoded against the contract's custom errors. The tags
+(`retryable`, `alert`, `channel_lost`, `nonce_lost`) and `ContractRefusal` are what the
+application reads: it never imports these classes.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from enum import IntEnum
 from typing import Any
 
 import requests
@@ -19,14 +20,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.conversions import to_bytes
 from web3 import exceptions as web3_errors
 
-
-class OnchainChannelState(IntEnum):
-    """TokenNetwork.ChannelState, in the contract's order."""
-
-    NON_EXISTENT = 0
-    OPENED = 1
-    CLOSED = 2
-    SETTLED = 3
+from application.chain_ports import ContractRefusal, OnchainChannelState
 
 
 class EvmError(Exception):
@@ -34,6 +28,8 @@ class EvmError(Exception):
 
     retryable = False
     alert = False
+    channel_lost = False
+    nonce_lost = False
 
 
 class RpcUnavailable(EvmError):
@@ -73,6 +69,7 @@ class NonceConflict(EvmError):
     """The nonce was used by another transaction: this signed transaction can never be mined."""
 
     alert = True
+    nonce_lost = True
 
     def __init__(self, sender: str | None, detail: str) -> None:
         self.sender = sender
@@ -80,7 +77,7 @@ class NonceConflict(EvmError):
         super().__init__(f"nonce conflict for sender {sender}: {detail}")
 
 
-class Reverted(EvmError):
+class Reverted(EvmError, ContractRefusal):
     """The contract refused; `error_name` and `arguments` are decoded from the revert data."""
 
     alert = True
@@ -97,7 +94,6 @@ class ChannelStateError(Reverted):
     """The channel is not in the state the call needs."""
 
     alert = False
-    channel_lost = False
 
     @property
     def channel_id(self) -> int:

@@ -7,7 +7,6 @@ broadcast; `execute` broadcasts recorded bytes and waits for the configured conf
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,28 +16,9 @@ from web3 import Web3
 from adapters.evm import balance_proof
 from adapters.evm.artifacts import load_artifact
 from adapters.evm.balance_proof import BalanceProof, CooperativeSettlement, ProofDomain
-from adapters.evm.errors import OnchainChannelState, Reverted, classify
+from adapters.evm.errors import Reverted, classify
 from adapters.evm.transactions import Confirmation, SignedTransaction, TransactionSender
-
-
-@dataclass(frozen=True)
-class OnchainChannel:
-    channel_id: int
-    participant1: ChecksumAddress
-    participant2: ChecksumAddress
-    state: OnchainChannelState
-    closer: ChecksumAddress | None
-    settle_timeout: int
-    settle_after: int
-
-
-@dataclass(frozen=True)
-class OnchainParticipant:
-    deposit: int
-    nonce: int
-    transferred_amount: int
-    locked_amount: int
-    locks_root: bytes
+from application.chain_ports import OnchainChannel, OnchainChannelState, OnchainParticipant
 
 
 class TokenNetworkClient:
@@ -193,6 +173,9 @@ class TokenNetworkClient:
         deposit, nonce, transferred, locked, locks_root = record
         return OnchainParticipant(deposit, nonce, transferred, locked, bytes(locks_root))
 
+    def chain_time(self) -> int:
+        return int(self._call_chain(lambda: self.web3.eth.get_block("latest"))["timestamp"])
+
     def open_channel_with(self, partner: str) -> int | None:
         pair = self._view("pairKey", self.our_address, Web3.to_checksum_address(partner))
         channel_id = int(self._view("openChannelOfPair", pair))
@@ -201,6 +184,12 @@ class TokenNetworkClient:
     def _view(self, function: str, *arguments: Any) -> Any:
         try:
             return self.contract.functions[function](*arguments).call()
+        except Exception as error:
+            raise classify(error, self.abi, self.sender.endpoint) from error
+
+    def _call_chain(self, action: Any) -> Any:
+        try:
+            return action()
         except Exception as error:
             raise classify(error, self.abi, self.sender.endpoint) from error
 

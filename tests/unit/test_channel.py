@@ -118,3 +118,31 @@ def test_signed_transactions_are_recorded_once_and_confirmed_once() -> None:
         "TransactionSigned",
         "TransactionConfirmed",
     ]
+
+
+def test_the_chains_payout_is_recorded_in_our_terms_whatever_the_contracts_order() -> None:
+    c = opened()
+    c.observe_closed(THEIRS, "0xb1", 3)
+    c.collect_events()
+    c.observe_payout(THEIRS.upper().replace("0X", "0x"), 700, 1300, "0xc1", 0)
+    [settled] = c.collect_events()
+    assert (settled.our_amount, settled.partner_amount) == (1300, 700)  # type: ignore[attr-defined]
+    assert c.observe_payout(THEIRS, 700, 1300, "0xc1", 0) is False  # the same log again
+
+
+def test_a_closed_channel_refuses_new_proofs_and_records_the_contest_once() -> None:
+    c = opened()
+    c.observe_closed(THEIRS, "0xb1", 3)
+    with pytest.raises(IllegalTransition):
+        c.check_our_proof(1, 10)
+    assert c.observe_closer_proof_updated(THEIRS, 2, 50, "0xb2", 0) is True
+    assert c.observe_closer_proof_updated(THEIRS, 2, 50, "0xb2", 0) is False
+
+
+def test_a_dropped_transaction_is_no_longer_live_nor_unconfirmed() -> None:
+    c = opened()
+    c.record_transaction("deposit:5", "0xd1", "0x01", OURS, 4)
+    assert c.live_transaction("deposit:5") is not None
+    assert c.drop_transaction("0xd1", "nonce too low") is True
+    assert c.drop_transaction("0xd1", "nonce too low") is False
+    assert c.live_transaction("deposit:5") is None and c.unconfirmed_transactions() == []
