@@ -117,8 +117,10 @@ def _classify(error: DomainError) -> tuple[int, str, str, str | None]:
     if isinstance(error, InvalidField):
         return 422, "invalid-field", "Invalid field", error.field
     if isinstance(error, InvalidBatch):
-        field = error.problem.split("=", 1)[0] if error.problem.startswith("entries[") else (
-            "batch_id" if error.problem.startswith("batch_id") else "entries"
+        field = (
+            error.problem.split("=", 1)[0]
+            if error.problem.startswith("entries[")
+            else ("batch_id" if error.problem.startswith("batch_id") else "entries")
         )
         return 422, "invalid-batch", "Invalid batch", field
     if isinstance(error, BatchConflict):
