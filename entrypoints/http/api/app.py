@@ -17,6 +17,7 @@ from application.app import SettlementApp
 from application.clock import system_clock
 from entrypoints.http.api.auth import TokenTable
 from entrypoints.http.api.limits import BodyLimit
+from entrypoints.http.api.models import Problem
 from entrypoints.http.api.problems import install_problem_handlers
 from entrypoints.http.api.routes_health import package_version
 from entrypoints.http.api.settings import ApiSettings
@@ -30,6 +31,18 @@ ROUTE_MODULES = [
 ]
 """Each module has `router`; a new area (e.g. claims from peers) is one more entry."""
 
+_PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {**_PROBLEM, "description": text}
+    for status, text in [
+        (401, "No valid bearer token."),
+        (403, "The token lacks the route's scope."),
+        (404, "No such peer account or aggregate."),
+        (413, "Body or batch over the configured limit."),
+        (422, "A field is invalid; `errors` names each."),
+    ]
+}
+
 
 def build_api(settings: ApiSettings) -> FastAPI:
     api = FastAPI(
@@ -42,12 +55,26 @@ def build_api(settings: ApiSettings) -> FastAPI:
     )
     for name in ROUTE_MODULES:
         router: APIRouter = importlib.import_module(name).router
-        api.include_router(router)
+        public = name.endswith("routes_health")
+        api.include_router(router, responses=None if public else PROBLEM_RESPONSES)
     install_problem_handlers(api)
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    api.openapi = lambda: _problem_media_types(FastAPI.openapi(api))  # type: ignore[method-assign]
     api.state.api_settings = settings
     api.state.tokens = TokenTable(settings.clients)
     return api
+
+
+def _problem_media_types(document: dict[str, Any]) -> dict[str, Any]:
+    """Errors are documented under application/problem+json, the media type they are sent as."""
+    for operation in (op for path in document["paths"].values() for op in path.values()):
+        for status, response in operation.get("responses", {}).items():
+            content = response.get("content", {})
+            # "application/json" is there only the first time: the document is cached.
+            moved = "application/problem+json" in content and "application/json" in content
+            if status.startswith(("4", "5")) and moved:
+                content["application/problem+json"] = content.pop("application/json")
+    return document
 
 
 def create_app(

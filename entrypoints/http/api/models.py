@@ -157,3 +157,19 @@ class Readiness(BaseModel):
     database: Literal["reachable", "unreachable"]
     head_position: int | None
     follower_lag: dict[str, int] = Field(description="events each follower is behind the head")
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field at fault, e.g. entries[3].amount or Authorization.")
+    in_: Literal["body", "query", "path", "header"] = Field(alias="in")
+    problem: str
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457), served as application/problem+json."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError]
