@@ -16,8 +16,12 @@ from projections.read_side import check_limit, decode_cursor, encode_cursor
 
 def table() -> TokenTable:
     clients = {
-        "a": ApiClientSettings(token_sha256=token_sha256("secret-a"), scopes={Scope.READ}),
-        "b": ApiClientSettings(token_sha256=token_sha256("secret-b"), scopes={Scope.OPERATOR}),
+        "a": ApiClientSettings(
+            token_sha256=token_sha256("secret-a"), scopes=frozenset({Scope.READ})
+        ),
+        "b": ApiClientSettings(
+            token_sha256=token_sha256("secret-b"), scopes=frozenset({Scope.OPERATOR})
+        ),
     }
     return TokenTable(clients)
 
