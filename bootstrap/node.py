@@ -1,7 +1,8 @@
 """The one place that builds a node from settings: database, migrations, application, projections.
 
 Nothing else constructs adapters. A node with no DATABASE_URL starts an embedded PostgreSQL
-under `data_dir` and stops it on close.
+under `data_dir` and stops it on close. The node has one connection pool, the event-sourced
+application's own, which its read side (and the HTTP API's reads) share.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
+
+from psycopg_pool import ConnectionPool
 
 from adapters.postgres.embedded import EmbeddedPostgres, ensure_database
 from adapters.postgres.migrations import apply_migrations
@@ -17,10 +21,14 @@ from application.event_store import postgres_env
 from bootstrap.settings import Settings
 from projections.balances import BalancesProjection
 from projections.channels import ChannelsProjection
+from projections.read_side import ReadSide
 from projections.runner import Projection, ProjectionRunner
 from projections.settlements import SettlementsProjection
 
 log = logging.getLogger(__name__)
+
+POOL_SIZE = 10
+"""Connections kept open (as many again may overflow), shared by commands, reads and HTTP."""
 
 
 def read_model_projections(schema: str = "public") -> list[Projection]:
@@ -34,6 +42,16 @@ class Node:
     app: SettlementApp
     embedded: EmbeddedPostgres | None = None
     _runners: list[ProjectionRunner] = field(default_factory=list)
+
+    @property
+    def pool(self) -> ConnectionPool[Any]:
+        """The application's pool: autocommit connections with dict rows."""
+        recorder: Any = self.app.recorder  # a PostgresApplicationRecorder, by postgres_env
+        pool: ConnectionPool[Any] = recorder.datastore.pool
+        return pool
+
+    def read_side(self) -> ReadSide:
+        return ReadSide(self.pool, self.app)
 
     def runner(self, projection: Projection, schema: str = "public") -> ProjectionRunner:
         runner = ProjectionRunner(
@@ -89,7 +107,7 @@ def open_node(settings: Settings, *, migrate: bool = True) -> Node:
             applied = apply_migrations(url)
             if applied:
                 log.info("migrations applied", extra={"versions": [m.version for m in applied]})
-        app = SettlementApp(env=postgres_env(url))
+        app = SettlementApp(env=postgres_env(url, pool_size=POOL_SIZE))
     except BaseException:
         if embedded is not None:
             embedded.stop()

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "entrypoints.cli.ledger",
     "entrypoints.cli.kafka",
     "entrypoints.cli.audit",
+    "entrypoints.cli.api",
 ]
 
 
@@ -58,9 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.settings = load_settings()
     except ConfigurationError as error:
         return fail(str(error), EXIT_USAGE)
-    configure_logging(
-        args.settings.log_level, args.settings.log_format, args.settings.node_id
-    )
+    configure_logging(args.settings.log_level, args.settings.log_format, args.settings.node_id)
     try:
         code: int = args.handler(args)
         return code
