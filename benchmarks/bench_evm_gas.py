@@ -1,6 +1,6 @@
 """Gas and wall time per TokenNetwork operation on Anvil, through the adapter.
 
-Run: python benchmarks/bench_evm_gas.py [--channels N]
+Run: python -m benchmarks.bench_evm_gas [--channels N]
 Wall time is sign + broadcast + receipt on an auto-mining local Anvil (no confirmations), the
 median over N channels; the baseline is an ERC-20 approve measured the same way in the same
 run, so the ratios compare like with like.
@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration" / "evm"))
 
 from adapters.evm.artifacts import default_out_dir
 from adapters.evm.balance_proof import BalanceProof, CooperativeSettlement

@@ -8,21 +8,17 @@ Latency: 10,000 postings/s offered (batches of 100 every 10 ms, each to its own 
 `--latency-batches` and `--latency-seconds`); latency counts from the scheduled send time, so a
 slow server shows as queueing rather than being hidden by a sender that waits for it.
 
-    python benchmarks/bench_http_ingest.py [--postings 20000] [--clients 4]
+    python -m benchmarks.bench_http_ingest [--postings 20000] [--clients 4]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import benchmark_database
 from bootstrap.http import HttpServer

@@ -1,7 +1,7 @@
 """Events per second published to Kafka by the publisher projection, beside kafka-python
 producing the same messages directly, in the same run, against a local tansu broker.
 
-    python benchmarks/bench_kafka.py [--events 3000] [--batch-size 500]
+    python -m benchmarks.bench_kafka [--events 3000] [--batch-size 500]
 
 The publisher's figure includes reading events from PostgreSQL, mapping them to messages
 (with telemetry), waiting for acks=all per batch and advancing the tracking position. The
@@ -12,9 +12,7 @@ settings, all acknowledged at the end.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,8 +21,6 @@ from typing import Any
 import psycopg
 from kafka import KafkaProducer
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 from adapters.kafka.admin import ensure_topics
 from adapters.kafka.producer import KafkaMessageProducer, producer_config
 from adapters.kafka.settings import KafkaSettings
@@ -32,6 +28,7 @@ from adapters.kafka.telemetry import AggregateLoader
 from application.app import SettlementApp
 from application.event_store import postgres_env
 from benchmarks.common import benchmark_database
+from bootstrap.node import application_pool
 from devtools.tansu import TansuBroker
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry
@@ -74,7 +71,7 @@ def publish_with_projection(
         )
     producer = KafkaMessageProducer(settings)
     publisher = KafkaPublisher(settings, "bench", producer, _loader(app))
-    runner = ProjectionRunner(app, url, publisher, batch_size=batch_size)
+    runner = ProjectionRunner(app, application_pool(app), publisher, batch_size=batch_size)
     try:
         started = time.perf_counter()
         published = runner.catch_up()

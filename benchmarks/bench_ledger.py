@@ -34,6 +34,7 @@ from adapters.ledger.tigerbeetle_backend import TigerBeetleLedger
 from application.app import SettlementApp
 from application.event_store import postgres_env
 from benchmarks.common import benchmark_database
+from bootstrap.node import application_pool
 from devtools.tigerbeetle_replica import LocalReplica
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry
@@ -50,7 +51,7 @@ def through_projection(
     peer = f"bench-{secrets.token_hex(4)}"
     projection = LedgerPostingsProjection(ledger, Chart())
     projection.name = f"ledger_bench_{peer}"
-    runner = ProjectionRunner(app, url, projection, batch_size=1)
+    runner = ProjectionRunner(app, application_pool(app), projection, batch_size=1)
     try:
         app.open_peer_account(peer, Asset("USD", 2), 10**18, 0, 10**18)
         runner.catch_up()  # earlier events and the account's opening: not timed

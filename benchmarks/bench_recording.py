@@ -4,22 +4,19 @@ Durably recorded: the event committed and the balances projection caught up. The
 psycopg COPY of one row per packet posting (packet id, direction, amount: the size of a
 posting), one committed transaction per batch, into the same PostgreSQL.
 
-    python benchmarks/bench_recording.py [--postings 100000] [--batch-sizes 1,100,1000]
+    python -m benchmarks.bench_recording [--postings 100000] [--batch-sizes 1,100,1000]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
 import psycopg
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from application.app import SettlementApp
 from application.event_store import postgres_env
 from benchmarks.common import benchmark_database, timed
+from bootstrap.node import application_pool
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry
 from projections.balances import BalancesProjection
@@ -66,7 +63,7 @@ def system(url: str, batches: list[list[PacketEntry]], tag: str) -> float:
     app = SettlementApp(env=postgres_env(url))
     for p in range(PEERS):
         app.open_peer_account(f"{tag}-peer{p}", Asset("USD", 2), 10**30, 0, 10**30)
-    runner = ProjectionRunner(app, url, BalancesProjection(), batch_size=500)
+    runner = ProjectionRunner(app, application_pool(app), BalancesProjection(), batch_size=500)
     runner.catch_up()
 
     def run() -> None:

@@ -5,19 +5,15 @@ state bytes) up to --events, then chained by the event-chain projection. The pla
 the same columns of the events table in position order, hashing nothing; the ratio says what the
 verification costs over just reading the log. No assertion: figures to compare between runs.
 
-    python benchmarks/bench_verify.py [--events 200000]
+    python -m benchmarks.bench_verify [--events 200000]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
 import psycopg
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from application.app import SettlementApp
 from application.event_store import postgres_env

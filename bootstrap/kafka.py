@@ -19,6 +19,6 @@ def publisher_runner(node: Node) -> tuple[ProjectionRunner, KafkaMessageProducer
         lambda aggregate_id, version: node.app.repository.get(aggregate_id, version=version),
     )
     runner = ProjectionRunner(
-        node.app, node.database_url, publisher, batch_size=settings.kafka.batch_size
+        node.app, node.pool, publisher, batch_size=settings.kafka.batch_size
     )
     return runner, producer

@@ -19,11 +19,8 @@ from adapters.postgres.migrations import apply_migrations
 from application.app import SettlementApp
 from application.event_store import postgres_env
 from bootstrap.settings import Settings
-from projections.balances import BalancesProjection
-from projections.channels import ChannelsProjection
 from projections.read_side import ReadSide
 from projections.runner import Projection, ProjectionRunner
-from projections.settlements import SettlementsProjection
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +28,12 @@ POOL_SIZE = 10
 """Connections kept open (as many again may overflow), shared by commands, reads and HTTP."""
 
 
-def read_model_projections(schema: str = "public") -> list[Projection]:
-    return [BalancesProjection(schema), ChannelsProjection(schema), SettlementsProjection(schema)]
+def application_pool(app: SettlementApp) -> ConnectionPool[Any]:
+    """The event store's own connection pool, which everything else in the process shares."""
+    recorder: Any = app.recorder  # a PostgresApplicationRecorder, by postgres_env
+    recorder.datastore.pool.open(wait=True, timeout=30.0)
+    pool: ConnectionPool[Any] = recorder.datastore.pool
+    return pool
 
 
 @dataclass
@@ -46,9 +47,7 @@ class Node:
     @property
     def pool(self) -> ConnectionPool[Any]:
         """The application's pool: autocommit connections with dict rows."""
-        recorder: Any = self.app.recorder  # a PostgresApplicationRecorder, by postgres_env
-        pool: ConnectionPool[Any] = recorder.datastore.pool
-        return pool
+        return application_pool(self.app)
 
     def read_side(self) -> ReadSide:
         return ReadSide(self.pool, self.app)
@@ -56,7 +55,7 @@ class Node:
     def runner(self, projection: Projection, schema: str = "public") -> ProjectionRunner:
         runner = ProjectionRunner(
             self.app,
-            self.database_url,
+            self.pool,
             projection,
             batch_size=self.settings.projection_batch_size,
             schema=schema,
@@ -65,6 +64,8 @@ class Node:
         return runner
 
     def read_model_runners(self) -> list[ProjectionRunner]:
+        from bootstrap.followers import read_model_projections
+
         return [self.runner(p) for p in read_model_projections()]
 
     def catch_up_read_models(self) -> int:

@@ -58,7 +58,7 @@ def replay(node: Node) -> ReplayReport:
             for projection in read_model_projections(schema):
                 runner = ProjectionRunner(
                     node.app,
-                    node.database_url,
+                    node.pool,
                     projection,
                     batch_size=node.settings.projection_batch_size,
                     schema=schema,

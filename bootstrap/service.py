@@ -24,6 +24,7 @@ from bootstrap.followers import Follower, followers
 from bootstrap.kafka import publisher_runner
 from bootstrap.leadership import lead_while_possible
 from bootstrap.node import Node
+from bootstrap.observability import Observability, build_observability
 from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
 from bootstrap.supervisor import Supervisor
 from projections.ledger_postings import LedgerPostingsProjection
@@ -44,6 +45,7 @@ class Service:
     node: Node
     followers: list[tuple[Follower, ProjectionRunner]]
     settlement: SettlementProcess | None
+    observability: Observability | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -89,6 +91,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     if kafka_runner is not None:
         prebuilt[kafka_runner.projection.name] = kafka_runner
     service.followers = [(f, prebuilt.get(f.name) or node.runner(f.projection)) for f in registry]
+    service.observability = build_observability(node, clock)
     announcer = EventAnnouncer(node.database_url)
     node.app.new_events.subscribe(announcer.announce)
     service.closers.append(announcer.close)
@@ -109,6 +112,11 @@ def run(service: Service, stop: threading.Event) -> int:
             log.info("claims endpoint listening", extra={"url": url})
         relay = partial(relay_notifications, node.database_url, node.app.new_events, stop)
         supervisor.start("event-relay", relay)
+        if service.observability is not None:
+            supervisor.start("event-metrics", partial(service.observability.follow_events, stop))
+            service.observability.server.start()
+            service.closers.append(service.observability.server.stop)
+            log.info("http api listening", extra={"url": service.observability.server.url})
         for follower, runner in service.followers:
             if not follower.leader_only:
                 supervisor.start(follower.name, partial(runner.run_forever, stop))

@@ -18,6 +18,7 @@ from adapters.kafka.settings import KafkaSettings
 from adapters.ledger.settings import LedgerSettings
 from application.rails.config import RailsSettings
 from application.settings import ClaimsSettings, SettlementPolicySettings
+from entrypoints.http.api.settings import ApiSettings
 
 
 class Settings(BaseSettings):
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
     chain: ChainSettings = ChainSettings()
     rails: RailsSettings = RailsSettings()
     claims: ClaimsSettings = ClaimsSettings()
+    api: ApiSettings = ApiSettings()
 
     @field_validator("database_url")
     @classmethod

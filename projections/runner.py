@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
+from psycopg_pool import ConnectionPool
 
 from application.new_events import NewEvents
 
@@ -60,42 +62,32 @@ class ProjectionRunner:
     def __init__(
         self,
         app: EventSource,
-        database_url: str,
+        pool: ConnectionPool[Any],
         projection: Projection,
         *,
         batch_size: int = 500,
         schema: str = "public",
     ) -> None:
         self.app = app
-        self.database_url = database_url
+        self.pool = pool  # the node's one pool: a connection is held only for a batch
         self.projection = projection
         self.batch_size = batch_size
         self.schema = schema
-        self._conn: psycopg.Connection[Any] | None = None
         self._tracking = sql.Identifier(schema, "projection_tracking")
-        # One connection per runner; threads sharing a runner take turns (a batch at a time).
+        # Threads sharing a runner take turns (a batch at a time).
         self._lock = threading.RLock()
         self._seen = 0  # the last position this runner found applied (for waiting on news)
 
-    def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.database_url)
-        return self._conn
-
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        """Nothing to release: connections go back to the pool after each batch."""
 
     def position(self) -> int:
         with self._lock:
             return self._position()
 
     def _position(self) -> int:
-        conn = self._connection()
-        with conn.transaction():
-            row = conn.execute(
+        with self.pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+            row = cursor.execute(
                 sql.SQL("SELECT position FROM {} WHERE projection = %s").format(self._tracking),
                 (self.projection.name,),
             ).fetchone()
@@ -107,9 +99,8 @@ class ProjectionRunner:
             return self._run_once(stop_at)
 
     def _run_once(self, stop_at: int | None) -> int:
-        conn = self._connection()
-        try:
-            with conn.transaction(), conn.cursor() as cursor:
+        with self.pool.connection() as conn:
+            with conn.transaction(), conn.cursor(row_factory=tuple_row) as cursor:
                 cursor.execute(
                     sql.SQL(
                         "INSERT INTO {} (projection) VALUES (%s) ON CONFLICT DO NOTHING"
@@ -144,9 +135,6 @@ class ProjectionRunner:
                 )
             self._seen = events[-1].position
             return len(events)
-        except psycopg.OperationalError:
-            self.close()
-            raise
 
     def catch_up(self, stop_at: int | None = None) -> int:
         """Applies events until none are left (or `stop_at` is reached)."""

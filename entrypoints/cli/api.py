@@ -15,7 +15,6 @@ from bootstrap.http import HttpServer
 from bootstrap.node import open_node
 from entrypoints.cli.output import EXIT_OK
 from entrypoints.http.api.app import create_app, openapi_document
-from entrypoints.http.api.settings import ApiSettings
 
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "schemas" / "openapi.json"
 
@@ -37,18 +36,12 @@ def render_openapi() -> str:
     return json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
 
 
-def api_settings_of(settings: Any) -> ApiSettings:
-    """The `api` section of the node's settings, or the defaults until it has one."""
-    section = getattr(settings, "api", None)
-    return section if isinstance(section, ApiSettings) else ApiSettings()
-
-
 def cmd_api(args: argparse.Namespace) -> int:
     if args.write_openapi:
         Path(args.write_openapi).write_text(render_openapi())
         print(f"wrote {args.write_openapi}")
         return EXIT_OK
-    settings = api_settings_of(args.settings)
+    settings = args.settings.api
     stop = threading.Event()
     service.stop_on_signals(stop)
     with open_node(args.settings) as node:

@@ -74,10 +74,10 @@ def test_reopening_an_account_with_other_terms_is_refused(node: Node) -> None:
 def test_balances_projection_applies_each_event_once_across_restarts(node: Node) -> None:
     node.app.open_peer_account("alice", USD, 10**9, 0, 10**9)
     record_many(node.app, "alice", 30)
-    runner = ProjectionRunner(node.app, node.database_url, BalancesProjection(), batch_size=7)
+    runner = ProjectionRunner(node.app, node.pool, BalancesProjection(), batch_size=7)
     assert runner.run_once() == 7  # many events per transaction, up to the batch size
     runner.close()
-    restarted = ProjectionRunner(node.app, node.database_url, BalancesProjection(), batch_size=7)
+    restarted = ProjectionRunner(node.app, node.pool, BalancesProjection(), batch_size=7)
     assert restarted.catch_up() == 31 - 7
     assert restarted.catch_up() == 0
     record_many(node.app, "bob", 0)
@@ -90,7 +90,7 @@ def test_two_runners_of_one_projection_never_apply_an_event_twice(node: Node) ->
     node.app.open_peer_account("alice", USD, 10**9, 0, 10**9)
     record_many(node.app, "alice", 200)
     runners = [
-        ProjectionRunner(node.app, node.database_url, BalancesProjection(), batch_size=5)
+        ProjectionRunner(node.app, node.pool, BalancesProjection(), batch_size=5)
         for _ in range(3)
     ]
     threads = [threading.Thread(target=r.catch_up) for r in runners]

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from adapters.ledger.factory import build_chart, build_ledger
 from application.app import SettlementApp
 from application.event_store import postgres_env
+from bootstrap.node import application_pool
 from bootstrap.settings import load_settings
 from projections.ledger_postings import LedgerPostingsProjection
 from projections.runner import ProjectionRunner
@@ -43,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = SettlementApp(env=postgres_env(args.database_url, pool_size=2))
     runner = ProjectionRunner(
         app,
-        args.database_url,
+        application_pool(app),
         LedgerPostingsProjection(ledger, build_chart(settings)),
         batch_size=args.batch_size,
     )

@@ -1,0 +1,49 @@
+"""The node's HTTP service as `settle run` serves it: the API (packets, reads, operator
+actions, health) with `/metrics` mounted, and the metrics fed from the events and read models."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from prometheus_client import make_asgi_app
+
+from adapters.metrics.collectors import ReadModelCollector
+from adapters.metrics.definitions import NodeMetrics
+from adapters.metrics.event_metrics import EventMetrics, LiveEventFeed
+from bootstrap.followers import follower_names
+from bootstrap.http import HttpServer
+from bootstrap.node import Node
+from domain.peer_account import PeerAccount
+from entrypoints.http.api.app import create_app
+
+
+@dataclass
+class Observability:
+    metrics: NodeMetrics
+    feed: LiveEventFeed
+    server: HttpServer
+
+    def follow_events(self, stop: threading.Event) -> None:
+        self.feed.run(stop)
+
+
+def build_observability(node: Node, clock: Callable[[], datetime]) -> Observability:
+    metrics = NodeMetrics()
+    names = follower_names(node)
+    metrics.registry.register(ReadModelCollector(node.pool.connection, lambda: names))
+
+    def requested_at(settlement_id: UUID) -> datetime | None:
+        return node.app.settlement(settlement_id).requested_at
+
+    def asset_of(account_id: UUID) -> str:
+        return str(node.app.load(account_id, PeerAccount).asset_code)
+
+    feed = LiveEventFeed(node.app, EventMetrics(metrics, requested_at, asset_of))
+    api = create_app(node.app, node.read_side(), node.settings.api, clock)
+    api.mount("/metrics", make_asgi_app(metrics.registry))
+    server = HttpServer(api, node.settings.api.host, node.settings.api.port)
+    return Observability(metrics, feed, server)
