@@ -107,24 +107,24 @@ def test_two_runners_of_one_projection_never_apply_an_event_twice(node: Node) ->
 def test_monitor_requests_one_settlement_per_crossing_and_none_while_active(node: Node) -> None:
     clock = ManualClock()
     app = node.app
-    account_id = app.open_peer_account("alice", USD, threshold=100, settle_to=20, credit_limit=10)
+    app.open_peer_account("alice", USD, threshold=100, settle_to=20, credit_limit=10)
     app.record_packets("alice", "USD", "b1", packets("a", (Direction.OUTGOING, 150)))
     monitor = node.runner(SettlementMonitor(app, clock))
     monitor.catch_up()
-    # Reserving drops payable below the threshold; it crosses again while the first is active.
+    # The request reserves the amount, dropping payable below the threshold; it crosses again
+    # while the first settlement is active, and no second one is requested then.
     [first] = queries_settlements(node)
     assert first["amount"] == 130 and first["status"] == "requested"
-    app.reserve(account_id, first["settlement_id"], 130)
     crossed = app.record_packets("alice", "USD", "b2", packets("b", (Direction.OUTGOING, 90)))
     assert crossed.threshold_crossed
     monitor.catch_up()
     assert len(queries_settlements(node)) == 1
-    # Once it is over, payable (110) is still above the threshold: the next one starts then.
-    app.change_settlement(first["settlement_id"], lambda s: s.fail("test", clock()))
-    app.apply_settlement(account_id, first["settlement_id"])
+    # Once it is over (timed out, its amount released), payable 240 is above the threshold:
+    # the next settlement is requested then, for everything owed down to settle-to.
+    app.time_out_settlement(first["settlement_id"], clock())
     monitor.catch_up()
     settlements = queries_settlements(node)
-    assert [s["amount"] for s in settlements] == [130, 90]
+    assert [s["amount"] for s in settlements] == [130, 220]
 
 
 def test_monitor_replayed_from_scratch_requests_nothing_new(node: Node) -> None:
