@@ -15,10 +15,10 @@ from types import FrameType
 
 from web3 import Web3
 
-from adapters.evm.rail import load_signer
 from adapters.ledger.factory import build_chart, build_ledger
 from adapters.postgres.event_signal import EventAnnouncer, relay_notifications
 from adapters.postgres.leadership import LeaderLock
+from adapters.signing.configured import load_signer
 from application.rails.config import RailConfig
 from bootstrap.followers import Follower, followers
 from bootstrap.kafka import publisher_runner

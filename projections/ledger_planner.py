@@ -24,7 +24,7 @@ from domain.peer_account import PeerAccount
 
 
 @dataclass
-class ChannelState:
+class ChannelPostingState:
     peer_id: str
     asset_code: str
     our_address: str
@@ -43,7 +43,7 @@ class Hold:
 @dataclass
 class PostingState:
     peers: dict[UUID, tuple[str, str]] = field(default_factory=dict)
-    channels: dict[UUID, ChannelState] = field(default_factory=dict)
+    channels: dict[UUID, ChannelPostingState] = field(default_factory=dict)
     holds: dict[UUID, Hold] = field(default_factory=dict)
     changed_peers: set[UUID] = field(default_factory=set)
     changed_channels: set[UUID] = field(default_factory=set)
@@ -184,7 +184,7 @@ class PostingPlanner:
     def _channel_event(self, position: int, event: Any) -> None:
         channel_id = event.originator_id
         if isinstance(event, Channel.OpenRequested):
-            self.state.channels[channel_id] = ChannelState(
+            self.state.channels[channel_id] = ChannelPostingState(
                 event.peer_id,
                 event.asset_code,
                 event.our_address,

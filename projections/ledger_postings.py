@@ -24,7 +24,7 @@ from adapters.ledger.port import CreateResult, LedgerPort
 from application.failpoints import failpoint
 from domain.channel import Channel
 from domain.peer_account import PeerAccount
-from projections.ledger_planner import ChannelState, Hold, PostingPlanner, PostingState
+from projections.ledger_planner import ChannelPostingState, Hold, PostingPlanner, PostingState
 from projections.runner import PositionedEvent, Projection
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def _load_state(cursor: psycopg.Cursor[Any], events: Sequence[PositionedEvent]) 
             (list(channels),),
         )
         state.channels = {
-            row[0]: ChannelState(row[1], row[2], row[3], int(row[4]), row[5], row[6])
+            row[0]: ChannelPostingState(row[1], row[2], row[3], int(row[4]), row[5], row[6])
             for row in cursor.fetchall()
         }
     if settlements:

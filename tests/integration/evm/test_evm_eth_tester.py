@@ -10,10 +10,10 @@ from eth_account import Account
 from adapters.evm.balance_proof import BalanceProof, CooperativeSettlement
 from adapters.evm.chains import advance_time, start_eth_tester
 from adapters.evm.errors import ChallengePeriodNotOver, OnchainChannelState
-from adapters.evm.rail import load_signer, open_rail
 from adapters.evm.settings import ChainSettings
 from adapters.evm.watcher import ChainWatcher
-from adapters.signing import KeystoreSigner, LocalKeySigner, SignerUnavailable
+from adapters.signing import KeystoreSigner, SignerUnavailable
+from adapters.signing.configured import load_signer
 from tests.support.evm_rail import SETTLE_TIMEOUT, TOKENS_EACH, build_rail
 
 
@@ -48,28 +48,6 @@ def test_cooperative_and_unilateral_flows_run_on_eth_tester(contracts_out: Path)
     kinds = [log.kind for batch in watcher.batches(0) for log in batch.logs]
     assert kinds.count("ChannelSettled") == 2
     assert kinds.count("ChannelOpened") == 2
-
-
-def test_open_rail_deploys_on_eth_tester_and_a_second_node_joins_it(contracts_out: Path) -> None:
-    settings = ChainSettings(backend="eth-tester", confirmations=0, token_decimals=6)
-    ours = open_rail(settings, LocalKeySigner(Account.create()), out_dir=contracts_out)
-    theirs_settings = settings.model_copy(
-        update={"token_network_address": ours.token_network.address}
-    )
-    theirs = open_rail(
-        theirs_settings, LocalKeySigner(Account.create()), web3=ours.web3, out_dir=contracts_out
-    )
-    assert theirs.token.address == ours.token.address
-    assert ours.token.decimals() == 6
-
-    opened = ours.token_network.execute(
-        ours.token_network.prepare_open_channel(theirs.sender.signer.address, SETTLE_TIMEOUT)
-    )
-    channel_id = ours.token_network.channel_id_from(opened)
-    batch = theirs.watcher.poll(0)
-    assert [(log.kind, log.onchain_channel_id) for log in batch.logs] == [
-        ("ChannelOpened", channel_id)
-    ]
 
 
 def test_load_signer_reads_the_configured_source(tmp_path: Path) -> None:
