@@ -110,7 +110,7 @@ class Channel(Aggregate):
     ) -> Channel:
         """Amounts on the channel are in token units (`token_decimals` places); the ledger
         counts the asset at `asset_scale` places."""
-        if our_address.lower() == partner_address.lower():
+        if Address(our_address, "our_address") == Address(partner_address, "partner_address"):
             raise InvalidBalanceProof("partner_address", partner_address, "must differ from ours")
         if settle_timeout <= 0:
             raise InvalidBalanceProof("settle_timeout", settle_timeout, "must be positive")
@@ -174,8 +174,9 @@ class Channel(Aggregate):
         if self.has_observed(tx_hash, log_index):
             return False
         self._require(ChannelState.OPENED, "observe a deposit")
-        ours = participant.lower() == self.our_address.lower()
-        if not ours and participant.lower() != self.partner_address.lower():
+        who = Address(participant, "participant")
+        ours = who == Address(self.our_address)
+        if not ours and who != Address(self.partner_address):
             raise InvalidBalanceProof("participant", participant, "is not in this channel")
         current = self.our_deposit if ours else self.partner_deposit
         if check_amount("total_deposit", total_deposit, allow_zero=True) < current:
@@ -192,7 +193,7 @@ class Channel(Aggregate):
     def _deposit_observed(
         self, participant: str, total_deposit: int, tx_hash: str, log_index: int
     ) -> None:
-        if participant.lower() == self.our_address.lower():
+        if Address(participant) == Address(self.our_address):
             self.our_deposit = total_deposit
         else:
             self.partner_deposit = total_deposit

@@ -21,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from adapters.kafka.messages import EventMessageV1, TelemetryMessageV1, TelemetryType
+from domain.address import Address
 
 AggregateLoader = Callable[[UUID, int], Any]  # (aggregate id, version) -> state at that version
 
@@ -86,8 +87,8 @@ def telemetry_for(
         return _channel(TelemetryType.CHANNEL_DISPUTED, amount, message, load, common)
     if event_type == "Channel.Closed":
         channel = load(message.aggregate_id, 1)
-        closer = str(payload["closing_participant"]).lower()
-        if closer != str(channel.partner_address).lower():
+        closer = Address(str(payload["closing_participant"]))
+        if closer != Address(str(channel.partner_address)):
             return None
         return _channel(TelemetryType.CHANNEL_DISPUTED, None, message, lambda *_: channel, common)
     if event_type == "PeerAccount.PacketsRecorded":

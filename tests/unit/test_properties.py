@@ -88,10 +88,10 @@ proof = st.tuples(st.integers(1, 30), st.integers(0, 2000))
 @settings(max_examples=300, deadline=None)
 @given(st.lists(proof, max_size=30), st.lists(proof, max_size=30))
 def test_accepted_proofs_only_move_forward(ours: list[Any], theirs: list[Any]) -> None:
-    ch = Channel.request_open("k", "p", "USD", 1, "0xtn", "0x01", "0x02", 10)
+    ch = Channel.request_open("k", "p", "USD", 1, "0xtn", "0x" + "01" * 20, "0x" + "02" * 20, 10)
     ch.observe_opened(1, "0xa", 0)
-    ch.observe_deposit("0x01", 1000, "0xb", 0)
-    ch.observe_deposit("0x02", 1000, "0xc", 0)
+    ch.observe_deposit("0x" + "01" * 20, 1000, "0xb", 0)
+    ch.observe_deposit("0x" + "02" * 20, 1000, "0xc", 0)
     signed: list[tuple[int, int]] = []
     for nonce, transferred in ours:
         try:
