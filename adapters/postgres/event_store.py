@@ -3,7 +3,8 @@
 Start-up: every process that opens the store runs the library's table setup (CREATE TYPE,
 CREATE TABLE IF NOT EXISTS, CREATE OR REPLACE FUNCTION). Run by two processes at once, the
 catalogue updates collide ("tuple concurrently updated", or a duplicate key in pg_type); so the
-setup runs here under a PostgreSQL advisory lock, one process after another.
+setup runs here under a PostgreSQL advisory lock, one process after another, and not at all
+when the store is already set up (its DDL would otherwise queue behind the table's writers).
 
 Inserting events: the library sends its insert in psycopg's pipeline mode. When a request is
 larger than the socket's send buffer (a few hundred kB: a batch of a few thousand packets),
@@ -43,11 +44,30 @@ def under_schema_lock(datastore: es_postgres.PostgresDatastore, setup: Callable[
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 
 
+def already_set_up(
+    datastore: es_postgres.PostgresDatastore, relations: Sequence[str], types: Sequence[str]
+) -> bool:
+    """Whether the tables or indexes `relations` and composite `types` all exist already."""
+    schema = datastore.schema
+    with datastore.get_connection() as conn:
+        row = conn.execute(
+            "SELECT bool_and(to_regclass(format('%%I.%%I', %s::text, r)) IS NOT NULL)"
+            " AND bool_and(to_regtype(format('%%I.%%I', %s::text, t)) IS NOT NULL)"
+            " FROM unnest(%s::text[]) AS r, unnest(%s::text[]) AS t",
+            (schema, schema, list(relations), list(types)),
+        ).fetchone()
+    return bool(row and next(iter(row.values())))
+
+
 class EventRecorder(es_postgres.PostgresApplicationRecorder):
     """The events table: set up under the schema lock, written without pipeline mode."""
 
     def create_table(self) -> None:
-        under_schema_lock(self.datastore, super().create_table)
+        relations = [self.events_table_name, self.notification_id_index_name]
+        if already_set_up(self.datastore, relations, [self.stored_event_type_name]):
+            self.datastore.register_type_adapters()
+        else:
+            under_schema_lock(self.datastore, super().create_table)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -66,11 +86,15 @@ class SnapshotRecorder(es_postgres.PostgresAggregateRecorder):
     """The snapshots table: set up under the schema lock."""
 
     def create_table(self) -> None:
-        under_schema_lock(self.datastore, super().create_table)
+        if already_set_up(self.datastore, [self.events_table_name], [self.stored_event_type_name]):
+            self.datastore.register_type_adapters()
+        else:
+            under_schema_lock(self.datastore, super().create_table)
 
 
 class TrackingRecorder(es_postgres.PostgresTrackingRecorder):
-    """A follower's tracking table: set up under the schema lock."""
+    """A follower's tracking table: set up under the schema lock (always: the library may
+    migrate an existing table)."""
 
     def create_table(self) -> None:
         under_schema_lock(self.datastore, super().create_table)
