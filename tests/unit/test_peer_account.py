@@ -132,7 +132,8 @@ def test_threshold_crossing_is_recorded_once_per_crossing() -> None:
     assert not a.record_packets("b1", batch((OUT, 900), prefix="a")).threshold_crossed
     assert a.record_packets("b2", batch((OUT, 200), prefix="b")).threshold_crossed
     assert not a.record_packets("b3", batch((OUT, 200), prefix="c")).threshold_crossed
-    crossings = [e for e in a.collect_events() if type(e).__name__ == "SettlementThresholdCrossed"]
+    events = a.collect_events()
+    crossings = [e for e in events if isinstance(e, PeerAccount.SettlementThresholdCrossed)]
     assert len(crossings) == 1
     assert crossings[0].payable == 1100
     # Settling brings payable below the threshold, which re-arms it.
@@ -234,6 +235,7 @@ def test_new_batches_store_a_canonical_fingerprint() -> None:
     a = account()
     a.record_packets("B", batch((OUT, 5)))
     [event] = a.collect_events()
+    assert isinstance(event, PeerAccount.PacketsRecorded)
     assert event.digest == batch_digest(batch((OUT, 5)))
     assert event.digest.startswith(FINGERPRINT_PREFIX)
 
