@@ -1,4 +1,8 @@
-"""How the eventsourcing library is pointed at PostgreSQL from a DATABASE_URL."""
+"""How the eventsourcing library is pointed at PostgreSQL from a DATABASE_URL.
+
+The persistence is the library's own with its table setup serialised across processes and its
+inserts sent whole (`adapters.postgres.event_store` says why); this module only names it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ def postgres_env(database_url: str, *, pool_size: int = 5) -> dict[str, str]:
     """The eventsourcing library's environment for the database behind `database_url`."""
     info = psycopg.conninfo.conninfo_to_dict(database_url)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "adapters.postgres.event_store:EventStoreFactory",
         "POSTGRES_DBNAME": str(info.get("dbname") or "postgres"),
         "POSTGRES_HOST": str(info.get("host") or "localhost"),
         "POSTGRES_PORT": str(info.get("port") or "5432"),

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from adapters.evm.settings import ChainSettings
 from adapters.kafka.settings import KafkaSettings
 from adapters.ledger.settings import LedgerSettings
+from application.packet_settings import PacketSettings
 from application.rails.config import RailsSettings
 from application.settings import ClaimsSettings, SettlementPolicySettings
 from entrypoints.http.api.settings import ApiSettings
@@ -40,6 +41,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
     projection_batch_size: int = Field(default=500, ge=1, le=100_000)
+    packets: PacketSettings = PacketSettings()
     settlement: SettlementPolicySettings = SettlementPolicySettings()
     ledger: LedgerSettings = LedgerSettings()
     kafka: KafkaSettings = KafkaSettings()

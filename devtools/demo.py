@@ -132,8 +132,8 @@ class Demo:
         self.say(f"channels opened at registration: {len(opened)} (each with a deposit)")
 
     def _befriend(self, node: Node, peer: str, address: str, url: str) -> None:
-        account_id = node.app.open_peer_account(peer, ASSET, THRESHOLD, SETTLE_TO, 10**15)
-        node.app.register_peer(account_id, address, RAILS, RAILS[0], url)
+        node.app.open_peer_account(peer, ASSET, THRESHOLD, SETTLE_TO, 10**15)
+        node.app.register_peer(peer, ASSET.code, address, RAILS, RAILS[0], url)
 
     def stream(
         self, report: DemoReport, batches: int, batch_size: int, on_batch: Callable[[], None]

@@ -40,6 +40,16 @@ class InvalidBatch(DomainError):
         super().__init__(f"batch_id={batch_id!r}: {problem}")
 
 
+class BatchTooLarge(InvalidBatch):
+    """A batch past a size limit: `measure` is what was counted (entries, bytes)."""
+
+    def __init__(self, batch_id: str, measure: str, size: int, limit: int) -> None:
+        self.measure = measure
+        self.size = size
+        self.limit = limit
+        super().__init__(batch_id, f"{size} {measure} exceed the limit of {limit} {measure}")
+
+
 class BatchConflict(DomainError):
     """The batch id was recorded before with different entries."""
 

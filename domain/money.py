@@ -18,10 +18,18 @@ class Asset:
     scale: int
 
     def __post_init__(self) -> None:
-        if not self.code or len(self.code) > 16 or not self.code.isascii():
-            raise InvalidField("asset_code", self.code, "must be 1 to 16 ASCII characters")
+        check_asset_code(self.code)
         if not 0 <= self.scale <= 38:
             raise InvalidField("asset_scale", self.scale, "must be between 0 and 38")
+
+
+def check_asset_code(code: str) -> str:
+    """Returns `code` if it can name an asset: 1 to 16 printable ASCII characters, no spaces."""
+    if not code or len(code) > 16 or not (code.isascii() and code.isprintable()):
+        raise InvalidField("asset_code", code, "must be 1 to 16 printable ASCII characters")
+    if any(c.isspace() for c in code):
+        raise InvalidField("asset_code", code, "must not contain whitespace")
+    return code
 
 
 def check_amount(field: str, value: object, *, allow_zero: bool = False) -> int:

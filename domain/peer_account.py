@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import (
     AccountPaused,
     BatchConflict,
+    BatchTooLarge,
     CreditLimitExceeded,
     ExceedsReceivable,
     InsufficientPayable,
@@ -27,6 +28,7 @@ from domain.errors import (
     SettlementIdReused,
     UnknownSettlement,
 )
+from domain.fingerprint import FINGERPRINT_PREFIX, fingerprint
 from domain.ids import derive_id
 from domain.money import MAX_AMOUNT, Asset, check_amount
 
@@ -34,6 +36,10 @@ from domain.money import MAX_AMOUNT, Asset, check_amount
 class Direction(StrEnum):
     INCOMING = "incoming"
     OUTGOING = "outgoing"
+
+
+MAX_BATCH_ENTRIES = 100_000
+"""The most entries one batch may hold, whatever the configured limit (one event per batch)."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,30 @@ class BatchResult:
 
 
 def batch_digest(entries: Sequence[PacketEntry]) -> str:
-    """A digest of a batch's entries, order included, to tell a replay from a conflict."""
+    """The batch's fingerprint, order included, to tell a replay from a conflict: a hash of the
+    entries' canonical JSON, so that no packet id can make two different batches look alike."""
+    return fingerprint(
+        [
+            {"packet_id": e.packet_id, "direction": e.direction.value, "amount": e.amount}
+            for e in entries
+        ]
+    )
+
+
+def legacy_batch_digest(entries: Sequence[PacketEntry]) -> str:
+    """The digest recorded before canonical fingerprints (fields joined by tab and newline).
+
+    Kept only to recognise a replay of a batch recorded then; never written for a new batch.
+    """
     text = "\n".join(f"{e.packet_id}\t{e.direction.value}\t{e.amount}" for e in entries)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def same_batch(recorded_digest: str, entries: Sequence[PacketEntry]) -> bool:
+    """Whether `entries` are the ones a batch was recorded with, whichever digest it stored."""
+    if recorded_digest.startswith(FINGERPRINT_PREFIX):
+        return recorded_digest == batch_digest(entries)
+    return recorded_digest == legacy_batch_digest(entries)
 
 
 class PeerAccount(Aggregate):
@@ -117,8 +144,7 @@ class PeerAccount(Aggregate):
         settle_to: int,
         credit_limit: int,
     ) -> PeerAccount:
-        if not peer_id or len(peer_id) > 128:
-            raise InvalidField("peer_id", peer_id, "must be 1 to 128 characters")
+        check_peer_id(peer_id)
         _check_threshold(threshold, settle_to)
         check_amount("credit_limit", credit_limit, allow_zero=True)
         return cls(
@@ -133,10 +159,9 @@ class PeerAccount(Aggregate):
     # Packets
 
     def record_packets(self, batch_id: str, entries: Sequence[PacketEntry]) -> BatchResult:
-        digest = batch_digest(entries)
         seen = self.batches.get(batch_id)
         if seen is not None:
-            if seen[0] != digest:
+            if not same_batch(seen[0], entries):
                 raise BatchConflict(batch_id)
             return BatchResult(batch_id, True, seen[1], seen[2], seen[3], seen[4], seen[5])
         self._check_not_paused()
@@ -149,7 +174,7 @@ class PeerAccount(Aggregate):
             raise InvalidBatch(batch_id, "payable would exceed 2**128-1")
         self._record_batch(
             batch_id=batch_id,
-            digest=digest,
+            digest=batch_digest(entries),
             entries=[[e.packet_id, e.direction.value, e.amount] for e in entries],
             incoming_total=incoming,
             outgoing_total=outgoing,
@@ -411,6 +436,17 @@ class PeerAccount(Aggregate):
             raise AccountPaused(self.peer_id, self.asset_code, self.paused_reason)
 
 
+def check_peer_id(peer_id: str) -> str:
+    """Returns `peer_id` if it can name a peer: 1 to 128 printable characters, not padded."""
+    if not peer_id or len(peer_id) > 128:
+        raise InvalidField("peer_id", peer_id, "must be 1 to 128 characters")
+    if not peer_id.isprintable() or peer_id.strip() != peer_id:
+        raise InvalidField(
+            "peer_id", peer_id, "must be printable, with no line breaks or padding whitespace"
+        )
+    return peer_id
+
+
 def _check_threshold(threshold: int, settle_to: int) -> None:
     check_amount("threshold", threshold)
     check_amount("settle_to", settle_to, allow_zero=True)
@@ -421,6 +457,8 @@ def _check_threshold(threshold: int, settle_to: int) -> None:
 def _totals(batch_id: str, entries: Sequence[PacketEntry]) -> tuple[int, int]:
     if not entries:
         raise InvalidBatch(batch_id, "a batch needs at least one entry")
+    if len(entries) > MAX_BATCH_ENTRIES:
+        raise BatchTooLarge(batch_id, "entries", len(entries), MAX_BATCH_ENTRIES)
     if not batch_id or len(batch_id) > 128:
         raise InvalidBatch(batch_id, "batch_id must be 1 to 128 characters")
     incoming = outgoing = 0

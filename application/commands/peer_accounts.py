@@ -3,12 +3,15 @@ changes. Each loads the account, runs one command and saves what it recorded, at
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 from uuid import UUID
 
-from application.store import AggregateStore, AlreadyExists
-from domain.money import Asset
-from domain.peer_account import BatchResult, PacketEntry, PeerAccount
+from application.store import AggregateStore, AlreadyExists, NotFound
+from domain.money import Asset, check_asset_code
+from domain.peer_account import BatchResult, PacketEntry, PeerAccount, check_peer_id
+
+R = TypeVar("R")
 
 
 class PeerAccountCommands(AggregateStore):
@@ -21,26 +24,64 @@ class PeerAccountCommands(AggregateStore):
             return self.create(account)
         except AlreadyExists:
             existing = self.load(account.id, PeerAccount)
-            same = (
-                existing.asset_scale,
-                existing.threshold,
-                existing.settle_to,
-                existing.credit_limit,
-            ) == (asset.scale, threshold, settle_to, credit_limit)
-            if not same:
+            terms = {
+                "asset_scale": (existing.asset_scale, asset.scale),
+                "threshold": (existing.threshold, threshold),
+                "settle_to": (existing.settle_to, settle_to),
+                "credit_limit": (existing.credit_limit, credit_limit),
+            }
+            other = [f"{name}={new} (is {old})" for name, (old, new) in terms.items() if old != new]
+            if other:
                 raise AlreadyExists(
-                    "peer account", f"{peer_id}/{asset.code}", "with other terms"
+                    "peer account",
+                    f"{peer_id}/{asset.code}",
+                    "with other terms: " + ", ".join(other),
                 ) from None
             return existing.id
 
     def peer_account(self, peer_id: str, asset_code: str) -> PeerAccount:
-        return self.load(PeerAccount.create_id(peer_id, asset_code), PeerAccount)
+        return self._load_named(peer_id, asset_code)
 
     def record_packets(
         self, peer_id: str, asset_code: str, batch_id: str, entries: Sequence[PacketEntry]
     ) -> BatchResult:
-        account_id = PeerAccount.create_id(peer_id, asset_code)
-        return self._change(account_id, PeerAccount, lambda a: a.record_packets(batch_id, entries))
+        """Records one batch of packet postings once; the same batch again is a duplicate."""
+        return self._change_named(
+            peer_id, asset_code, lambda a: a.record_packets(batch_id, entries)
+        )
+
+    def register_peer(
+        self,
+        peer_id: str,
+        asset_code: str,
+        address: str,
+        rails: Sequence[str],
+        preferred_rail: str,
+        claims_url: str,
+    ) -> bool:
+        """Records where and how the peer settles; False when nothing changed."""
+        return self._change_named(
+            peer_id,
+            asset_code,
+            lambda a: a.register(address, list(rails), preferred_rail, claims_url),
+        )
+
+    def _load_named(self, peer_id: str, asset_code: str) -> PeerAccount:
+        account_id = _account_id(peer_id, asset_code)
+        try:
+            return self.load(account_id, PeerAccount)
+        except NotFound:
+            raise NotFound("peer account", f"{peer_id}/{asset_code}") from None
+
+    def _change_named(
+        self, peer_id: str, asset_code: str, command: Callable[[PeerAccount], R]
+    ) -> R:
+        """`_change` on the account named peer/asset; an unknown account is named, not its id."""
+        account_id = _account_id(peer_id, asset_code)
+        try:
+            return self._change(account_id, PeerAccount, command)
+        except NotFound:
+            raise NotFound("peer account", f"{peer_id}/{asset_code}") from None
 
     def reserve(self, account_id: UUID, settlement_id: UUID, amount: int) -> None:
         self._change(account_id, PeerAccount, lambda a: a.reserve(settlement_id, amount))
@@ -68,12 +109,9 @@ class PeerAccountCommands(AggregateStore):
     def change_credit_limit(self, account_id: UUID, credit_limit: int) -> None:
         self._change(account_id, PeerAccount, lambda a: a.change_credit_limit(credit_limit))
 
-    def register_peer(
-        self, account_id: UUID, address: str, rails: list[str], preferred_rail: str, claims_url: str
-    ) -> bool:
-        """Records where and how the peer settles; False if nothing changed."""
-        return self._change(
-            account_id,
-            PeerAccount,
-            lambda a: a.register(address, rails, preferred_rail, claims_url),
-        )
+
+
+def _account_id(peer_id: str, asset_code: str) -> UUID:
+    """The account's id from its names, once both are checked (a name that cannot exist is bad
+    input, not an unknown account)."""
+    return PeerAccount.create_id(check_peer_id(peer_id), check_asset_code(asset_code))

@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
+from application.store import AlreadyExists, NotFound
 from bootstrap.logs import configure_logging
 from bootstrap.settings import ConfigurationError, load_settings
 from domain.errors import DomainError
-from entrypoints.cli.output import EXIT_FAILURE, EXIT_USAGE, fail
+from entrypoints.cli.output import EXIT_FAILURE, EXIT_USAGE, BadInput, fail
 
 COMMAND_MODULES = [
     "entrypoints.cli.core",
@@ -52,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM stops a command as Ctrl-C does: a query in progress is cancelled and every
+    `with` block exits, so an embedded PostgreSQL the command started is stopped too."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -60,11 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as error:
         return fail(str(error), EXIT_USAGE)
     configure_logging(args.settings.log_level, args.settings.log_format, args.settings.node_id)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         code: int = args.handler(args)
         return code
-    except ConfigurationError as error:
+    except (ConfigurationError, BadInput) as error:
         return fail(str(error), EXIT_USAGE)
+    except (NotFound, AlreadyExists) as error:
+        return fail(f"rejected: {error}", EXIT_USAGE)
     except DomainError as error:
         return fail(f"rejected: {error}", EXIT_USAGE)
     except KeyboardInterrupt:

@@ -18,6 +18,15 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 
+class BadInput(Exception):
+    """Input a command refuses before doing anything, with the field named; the CLI exits 2."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"bad input: {field}: {problem}")
+
+
 def plain(value: Any) -> Any:
     """A JSON-safe form: numerics as int where whole, UUIDs and times as strings."""
     if isinstance(value, Decimal):
@@ -58,5 +67,7 @@ def emit_object(obj: dict[str, Any], *, as_json: bool) -> None:
 
 
 def fail(message: str, code: int) -> int:
-    print(f"settle: {message}", file=sys.stderr)
+    """Prints `message` as one line on stderr (line breaks in it escaped) and returns `code`."""
+    one_line = message.replace("\r", "\\r").replace("\n", "\\n")
+    print(f"settle: {one_line}", file=sys.stderr)
     return code

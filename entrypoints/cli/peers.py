@@ -9,11 +9,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from application.packet_settings import PacketSettings
 from bootstrap.node import open_node
-from bootstrap.settings import ConfigurationError
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
-from entrypoints.cli.output import EXIT_OK, emit_object
+from entrypoints.cli.output import EXIT_OK, BadInput, emit_object
+
+_LIMIT_ENV = "SETTLE_PACKETS__"
 
 
 class PacketIn(BaseModel):
@@ -51,7 +53,7 @@ def register(subparsers: Any) -> None:
     record.add_argument("peer")
     record.add_argument("--asset", required=True)
     record.add_argument("--batch-id", required=True)
-    record.add_argument("--file", type=argparse.FileType("r"), default=sys.stdin)
+    record.add_argument("--file", default="-", help="a file of JSON; - (the default) is stdin")
     record.set_defaults(handler=cmd_record)
 
 
@@ -71,12 +73,10 @@ def cmd_register(args: argparse.Namespace) -> int:
     rails = [r.strip() for r in args.rails.split(",") if r.strip()]
     preferred = args.preferred_rail or (rails[0] if rails else "")
     with open_node(args.settings) as node:
-        account_id = PeerAccount.create_id(args.peer, args.asset)
-        changed = node.app.change(
-            account_id,
-            PeerAccount,
-            lambda a: a.register(args.address, rails, preferred, args.claims_url),
+        changed = node.app.register_peer(
+            args.peer, args.asset, args.address, rails, preferred, args.claims_url
         )
+    account_id = PeerAccount.create_id(args.peer, args.asset)
     emit_object(
         {"account_id": account_id, "registered": True, "changed": changed}, as_json=args.json
     )
@@ -84,24 +84,50 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    entries = parse_entries(args.file.read())
+    limits: PacketSettings = args.settings.packets
+    text = read_batch_input(args.file, limits.max_batch_bytes)
+    entries = parse_entries(text, limits.max_batch_entries)
     with open_node(args.settings) as node:
         result = node.app.record_packets(args.peer, args.asset, args.batch_id, entries)
     emit_object(vars(result), as_json=args.json)
     return EXIT_OK
 
 
-def parse_entries(text: str) -> list[PacketEntry]:
-    """A JSON list of postings, or one posting per line; errors name the entry and field."""
-    stripped = text.strip()
+def read_batch_input(path: str, max_bytes: int) -> str:
+    """The batch's text from `path` ("-": stdin), refused past `max_bytes` or if not UTF-8.
+
+    Reads at most one byte past the limit, so an oversized input is never held whole.
+    """
     try:
-        raw = (
-            json.loads(stripped)
-            if stripped.startswith("[")
-            else [json.loads(line) for line in stripped.splitlines() if line.strip()]
+        if path == "-":
+            data = sys.stdin.buffer.read(max_bytes + 1)
+        else:
+            with open(path, "rb") as file:
+                data = file.read(max_bytes + 1)
+    except OSError as error:
+        raise BadInput("--file", f"cannot be read: {error.strerror or error}") from None
+    if len(data) > max_bytes:
+        raise BadInput(
+            "packets",
+            f"input exceeds the limit of {max_bytes} bytes ({_LIMIT_ENV}MAX_BATCH_BYTES)",
         )
-    except json.JSONDecodeError as error:
-        raise ConfigurationError("packets", f"not JSON: {error}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadInput(
+            "packets", f"not UTF-8: byte 0x{data[error.start]:02x} at offset {error.start}"
+        ) from None
+
+
+def parse_entries(text: str, max_entries: int) -> list[PacketEntry]:
+    """A JSON list of postings, or one posting per line; errors name the entry and field."""
+    raw = _parse_json(text)
+    if len(raw) > max_entries:
+        raise BadInput(
+            "packets",
+            f"{len(raw)} entries exceed the limit of {max_entries} entries"
+            f" ({_LIMIT_ENV}MAX_BATCH_ENTRIES)",
+        )
     entries = []
     for index, item in enumerate(raw):
         try:
@@ -109,6 +135,25 @@ def parse_entries(text: str) -> list[PacketEntry]:
         except ValidationError as error:
             problem = error.errors()[0]
             field = ".".join(str(p) for p in problem["loc"])
-            raise ConfigurationError(f"packets[{index}].{field}", problem["msg"]) from None
+            where = f"packets[{index}].{field}" if field else f"packets[{index}]"
+            raise BadInput(where, problem["msg"]) from None
         entries.append(PacketEntry(packet.packet_id, Direction(packet.direction), packet.amount))
     return entries
+
+
+def _parse_json(text: str) -> list[Any]:
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            raw = json.loads(stripped)
+        except json.JSONDecodeError as error:
+            raise BadInput("packets", f"not JSON: {error}") from None
+        return list(raw)
+    raw = []
+    for number, line in enumerate(stripped.splitlines(), start=1):
+        if line.strip():
+            try:
+                raw.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise BadInput(f"packets line {number}", f"not JSON: {error}") from None
+    return raw

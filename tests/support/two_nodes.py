@@ -79,11 +79,11 @@ def start_node(
 def befriend(a: TestNode, b: TestNode, rails: list[str], threshold: int) -> None:
     """Each node opens an account for the other and registers its address and endpoint."""
     for me, other in ((a, b), (b, a)):
-        account_id = me.node.app.open_peer_account(
+        me.node.app.open_peer_account(
             other.name, USD, threshold=threshold, settle_to=threshold // 5, credit_limit=10**15
         )
         me.node.app.register_peer(
-            account_id, other.signer.address, rails, rails[0], other.claims_url
+            other.name, USD.code, other.signer.address, rails, rails[0], other.claims_url
         )
 
 

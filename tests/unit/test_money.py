@@ -27,3 +27,10 @@ def test_asset_validates_code_and_scale() -> None:
         Asset("", 2)
     with pytest.raises(InvalidField):
         Asset("USD", 39)
+
+
+@pytest.mark.parametrize("code", ["", "US D", "USD\n", "\u20ac", "X" * 17])
+def test_asset_code_must_be_printable_ascii_without_spaces(code: str) -> None:
+    with pytest.raises(InvalidField) as raised:
+        Asset(code, 2)
+    assert raised.value.field == "asset_code"

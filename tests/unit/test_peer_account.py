@@ -3,6 +3,7 @@ import pytest
 from domain.errors import (
     AccountPaused,
     BatchConflict,
+    BatchTooLarge,
     CreditLimitExceeded,
     ExceedsReceivable,
     InsufficientPayable,
@@ -12,9 +13,17 @@ from domain.errors import (
     SettlementIdReused,
     UnknownSettlement,
 )
+from domain.fingerprint import FINGERPRINT_PREFIX
 from domain.ids import derive_id
 from domain.money import MAX_AMOUNT, Asset
-from domain.peer_account import Direction, PacketEntry, PeerAccount
+from domain.peer_account import (
+    MAX_BATCH_ENTRIES,
+    Direction,
+    PacketEntry,
+    PeerAccount,
+    batch_digest,
+    legacy_batch_digest,
+)
 
 OUT, IN = Direction.OUTGOING, Direction.INCOMING
 
@@ -123,7 +132,8 @@ def test_threshold_crossing_is_recorded_once_per_crossing() -> None:
     assert not a.record_packets("b1", batch((OUT, 900), prefix="a")).threshold_crossed
     assert a.record_packets("b2", batch((OUT, 200), prefix="b")).threshold_crossed
     assert not a.record_packets("b3", batch((OUT, 200), prefix="c")).threshold_crossed
-    crossings = [e for e in a.collect_events() if type(e).__name__ == "SettlementThresholdCrossed"]
+    events = a.collect_events()
+    crossings = [e for e in events if isinstance(e, PeerAccount.SettlementThresholdCrossed)]
     assert len(crossings) == 1
     assert crossings[0].payable == 1100
     # Settling brings payable below the threshold, which re-arms it.
@@ -207,3 +217,60 @@ def test_registration_names_address_rails_and_claims_endpoint() -> None:
     with pytest.raises(InvalidField, match="rails"):
         a.register(address, [], "base", "http://x")
     assert a.collect_events() == []
+
+
+def test_packet_ids_holding_the_old_separators_cannot_pass_for_another_batch() -> None:
+    a = account(threshold=10**6, settle_to=0)
+    a.record_packets("B", [PacketEntry("x\toutgoing\t1\ny", OUT, 2)])
+    forged = [PacketEntry("x", OUT, 1), PacketEntry("y", OUT, 2)]
+    assert legacy_batch_digest(forged) == legacy_batch_digest(
+        [PacketEntry("x\toutgoing\t1\ny", OUT, 2)]
+    )
+    with pytest.raises(BatchConflict):
+        a.record_packets("B", forged)
+    assert a.payable == 2
+
+
+def test_new_batches_store_a_canonical_fingerprint() -> None:
+    a = account()
+    a.record_packets("B", batch((OUT, 5)))
+    [event] = a.collect_events()
+    assert isinstance(event, PeerAccount.PacketsRecorded)
+    assert event.digest == batch_digest(batch((OUT, 5)))
+    assert event.digest.startswith(FINGERPRINT_PREFIX)
+
+
+def test_a_batch_recorded_with_a_legacy_digest_is_still_recognised() -> None:
+    # As today's code recorded it: the tab-and-newline digest, unprefixed.
+    a = account()
+    entries = batch((OUT, 5), (IN, 3))
+    a._record_batch(
+        batch_id="B",
+        digest=legacy_batch_digest(entries),
+        entries=[[e.packet_id, e.direction.value, e.amount] for e in entries],
+        incoming_total=3,
+        outgoing_total=5,
+    )
+    a.collect_events()
+    again = a.record_packets("B", entries)
+    assert again.duplicate and (again.outgoing_total, again.incoming_total) == (5, 3)
+    with pytest.raises(BatchConflict):
+        a.record_packets("B", batch((OUT, 6), (IN, 3)))
+    assert a.collect_events() == []
+
+
+def test_a_batch_past_the_entries_ceiling_is_refused_naming_the_limit() -> None:
+    a = account(threshold=10**9, settle_to=0)
+    entries = [PacketEntry(f"p{i}", OUT, 1) for i in range(MAX_BATCH_ENTRIES + 1)]
+    with pytest.raises(BatchTooLarge) as raised:
+        a.record_packets("B", entries)
+    assert (raised.value.size, raised.value.limit) == (MAX_BATCH_ENTRIES + 1, MAX_BATCH_ENTRIES)
+    assert f"limit of {MAX_BATCH_ENTRIES} entries" in str(raised.value)
+    assert a.collect_events() == []
+
+
+@pytest.mark.parametrize("peer_id", ["", "   ", "ca\nrol", "carol\t", " carol", "x" * 129])
+def test_open_refuses_a_peer_name_that_is_blank_padded_or_has_line_breaks(peer_id: str) -> None:
+    with pytest.raises(InvalidField) as raised:
+        PeerAccount.open(peer_id, Asset("USD", 2), 1000, 100, 0)
+    assert raised.value.field == "peer_id"

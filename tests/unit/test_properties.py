@@ -1,5 +1,6 @@
 """Property tests: balances always equal what the commands imply; proofs only move forward."""
 
+import json
 from itertools import pairwise
 from typing import Any
 
@@ -8,9 +9,10 @@ from hypothesis import strategies as st
 
 from domain.channel import Channel, ProofVerdict
 from domain.errors import DomainError
+from domain.fingerprint import NotCanonical, canonical_json, fingerprint
 from domain.ids import derive_id
 from domain.money import Asset
-from domain.peer_account import Direction, PacketEntry, PeerAccount
+from domain.peer_account import Direction, PacketEntry, PeerAccount, batch_digest
 
 amounts = st.integers(min_value=1, max_value=10**6)
 entry = st.tuples(st.sampled_from([Direction.INCOMING, Direction.OUTGOING]), amounts)
@@ -115,3 +117,44 @@ def test_accepted_proofs_only_move_forward(ours: list[Any], theirs: list[Any]) -
         assert all(t <= 1000 for _, t in sequence)
     suspected = [e for e in ch.collect_events() if type(e).__name__ == "SuspectedDoubleSpend"]
     assert len(suspected) == stale
+
+
+# Packet ids drawn mostly from the characters a naive encoding would confuse.
+packet_ids = st.text(alphabet=st.sampled_from(["x", "y", "\t", "\n", '"', "\\", ",", "\u00e9"]))
+packet_entries = st.lists(
+    st.builds(PacketEntry, packet_ids, st.sampled_from(list(Direction)), amounts), max_size=4
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(packet_entries, packet_entries)
+def test_two_different_entry_lists_never_share_a_fingerprint(
+    first: list[PacketEntry], second: list[PacketEntry]
+) -> None:
+    assert (batch_digest(first) == batch_digest(second)) == (first == second)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, json_values)
+def test_canonical_json_is_one_text_per_value(first: Any, second: Any) -> None:
+    assert canonical_json(first).isascii()
+    assert json.loads(canonical_json(first)) == first
+    same = canonical_json(first) == canonical_json(second)
+    assert same == (json.loads(canonical_json(first)) == json.loads(canonical_json(second)))
+    assert (fingerprint(first) == fingerprint(second)) == same
+
+
+def test_canonical_json_refuses_floats_naming_where() -> None:
+    try:
+        canonical_json({"amount": [1, 2.5]})
+    except NotCanonical as error:
+        assert error.path == "value.amount[1]"
+    else:
+        raise AssertionError("a float was encoded")
