@@ -17,8 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from adapters.claims.handler import ClaimOutcome
-from adapters.claims.messages import ChannelRef, Claim, RejectionCode
+from adapters.claims.messages import ChannelRef, Claim, RejectionCode, SignedProof
 from adapters.evm.balance_proof import BalanceProof, CooperativeSettlement, InvalidProofSignature
+from adapters.evm.token_network import TokenNetworkClient
 from application.app import SettlementApp
 from application.channel_directory import ChannelDirectory
 from application.channels import ChannelService, Rail
@@ -105,7 +106,9 @@ class ClaimReceiver:
         if Address(channel.partner_address) != Address(claim.sender_address):
             return _reject(RejectionCode.INVALID, "channel: the channel is not with the sender")
         try:
-            self._verify_signature(rail, channel, claim)
+            verify_proof_signature(
+                rail.network, claim.channel.onchain_id, claim.proof, channel.partner_address
+            )
         except InvalidProofSignature as error:
             return _reject(RejectionCode.BAD_SIGNATURE, f"proof.{error}")
         terms: CooperativeSettlement | None = None
@@ -147,28 +150,6 @@ class ClaimReceiver:
                 return rail
         return None
 
-    def _verify_signature(self, rail: Rail, channel: Channel, claim: Claim) -> None:
-        """Raises InvalidProofSignature unless the channel's partner signed the proof for this
-        rail's contract; the message checked the signature's ranges as the contract does."""
-        proof = claim.proof
-        balance_proof = BalanceProof(
-            claim.channel.onchain_id,
-            proof.nonce,
-            proof.transferred_amount_int,
-            proof.locked_amount_int,
-            bytes.fromhex(proof.locks_root.removeprefix("0x")),
-        )
-        signature = bytes.fromhex(proof.signature.removeprefix("0x"))
-        try:
-            rail.network.verify_partner_proof(balance_proof, signature, channel.partner_address)
-        except InvalidProofSignature:
-            raise
-        except Exception as error:
-            # An r that is no point's x coordinate makes the recovery library raise; ecrecover
-            # answers address(0) there, which the contract refuses like any wrong signer.
-            log.info("signature recovery failed", extra={"problem": type(error).__name__})
-            raise InvalidProofSignature(channel.partner_address, None) from error
-
     def _channel(self, ref: ChannelRef, transferred: int) -> Channel | None:
         """Our view of the channel, syncing the chain once if it is unknown or its deposit
         does not yet cover the proof. Only to find the channel: amounts are decided on the
@@ -184,6 +165,33 @@ class ClaimReceiver:
             if attempt == 0:
                 self.sync_chain()
         return channel
+
+
+def verify_proof_signature(
+    network: TokenNetworkClient, onchain_id: int, proof: SignedProof, partner: str
+) -> None:
+    """Raises InvalidProofSignature unless `partner` signed `proof` for the network's contract.
+
+    With the signature's ranges checked by the message as Signatures.sol checks them, this is
+    the contract's verdict on the signature (the differential test on Anvil holds it to that).
+    """
+    balance_proof = BalanceProof(
+        onchain_id,
+        proof.nonce,
+        proof.transferred_amount_int,
+        proof.locked_amount_int,
+        bytes.fromhex(proof.locks_root.removeprefix("0x")),
+    )
+    signature = bytes.fromhex(proof.signature.removeprefix("0x"))
+    try:
+        network.verify_partner_proof(balance_proof, signature, partner)
+    except InvalidProofSignature:
+        raise
+    except Exception as error:
+        # An r that is no point's x coordinate makes the recovery library raise; ecrecover
+        # answers address(0) there, which the contract refuses like any wrong signer.
+        log.info("signature recovery failed", extra={"problem": type(error).__name__})
+        raise InvalidProofSignature(partner, None) from error
 
 
 def _sender_refusal(account: PeerAccount, claim: Claim) -> ClaimOutcome | None:
@@ -231,4 +239,9 @@ def _reject(code: RejectionCode, detail: str) -> ClaimOutcome:
     return ClaimOutcome.rejected(code, detail)
 
 
-__all__: list[Any] = ["ClaimDelivery", "ClaimReceiver", "DeliveryNotPossible"]
+__all__: list[Any] = [
+    "ClaimDelivery",
+    "ClaimReceiver",
+    "DeliveryNotPossible",
+    "verify_proof_signature",
+]

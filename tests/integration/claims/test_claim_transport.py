@@ -284,7 +284,8 @@ def test_retry_later_is_503_and_retryable_then_the_same_claim_passes(
 
 
 def test_other_rejection_is_422_and_final(server: ClaimServer) -> None:
-    forged = make_claim(proof=make_claim().proof.model_copy(update={"signature": "0x" + "33" * 32 + "22" * 32 + "1c"}))
+    other_signature = "0x" + "33" * 32 + "22" * 32 + "1c"
+    forged = make_claim(proof=make_claim().proof.model_copy(update={"signature": other_signature}))
 
     failure = delivery_failure(client_for(server), forged)
 
