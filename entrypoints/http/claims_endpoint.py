@@ -287,7 +287,7 @@ def _claim_id_hint(body: bytes) -> str | None:
     """The claim_id of a body that failed validation, if it has a usable one, for the answer."""
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deeply nested arrays recurse
         return None
     claim_id = document.get("claim_id") if isinstance(document, dict) else None
     return claim_id if isinstance(claim_id, str) and 0 < len(claim_id) <= 128 else None
