@@ -13,8 +13,10 @@ recorded as a suspected double spend and, when configured, pauses the peer.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from adapters.claims.handler import ClaimOutcome
 from adapters.claims.messages import ChannelRef, Claim, RejectionCode, SignedProof
@@ -35,6 +37,7 @@ from domain.peer_account import PeerAccount
 log = logging.getLogger(__name__)
 
 EMPTY_LOCKS_ROOT = "0x" + "00" * 32
+_KNOWN_CHANNELS_LIMIT = 10_000
 
 # How each refusal the atomic save can make is answered.
 _REFUSALS: dict[CreditVerdict, RejectionCode] = {
@@ -68,6 +71,8 @@ class ClaimReceiver:
         self.sync_chain = sync_chain
         self.pause_on_double_spend = pause_on_double_spend
         self.cooperative = CooperativeTermsCheck(app, channels)
+        self._known_lock = threading.Lock()
+        self._known_channels: dict[tuple[int, Address, int], UUID] = {}
 
     def handle(self, claim: Claim) -> ClaimOutcome:
         try:
@@ -156,15 +161,29 @@ class ClaimReceiver:
         state being saved."""
         channel = None
         for attempt in range(2):
-            channel_id = self.directory.by_onchain_id(
-                ref.chain_id, ref.token_network, ref.onchain_id
-            )
+            channel_id = self._channel_id(ref)
             channel = None if channel_id is None else self.app.channel(channel_id)
             if channel is not None and transferred <= channel.partner_deposit:
                 return channel
             if attempt == 0:
                 self.sync_chain()
         return channel
+
+    def _channel_id(self, ref: ChannelRef) -> UUID | None:
+        # A channel's on-chain id never changes, so once found it is kept: the directory would
+        # catch its read model up and query the database on every claim.
+        key = (ref.chain_id, Address(ref.token_network), ref.onchain_id)
+        with self._known_lock:
+            known = self._known_channels.get(key)
+        if known is not None:
+            return known
+        found = self.directory.by_onchain_id(ref.chain_id, ref.token_network, ref.onchain_id)
+        if found is not None:
+            with self._known_lock:
+                if len(self._known_channels) >= _KNOWN_CHANNELS_LIMIT:
+                    self._known_channels.clear()
+                self._known_channels[key] = found
+        return found
 
 
 def verify_proof_signature(
