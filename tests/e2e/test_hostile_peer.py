@@ -100,9 +100,10 @@ class Scene:
         return self.b.node.app.channel(self.channel)
 
 
-def open_channel_as(
-    web3: Web3, signer: LocalKeySigner, token: str, network: str, partner: str
+def network_client(
+    web3: Web3, signer: LocalKeySigner, token: str, network: str
 ) -> TokenNetworkClient:
+    """`signer`'s client of the TokenNetwork, with the token approved for deposits."""
     sender = TransactionSender(web3, signer, NonceManager(), poll_interval_seconds=0.02)
     client = TokenNetworkClient(sender, network, confirmations=0)
     client.execute(TokenClient(sender, token).prepare_approve(network, 2**256 - 1))
@@ -117,9 +118,9 @@ def scene(anvil_url: str, database_url: str) -> Iterator[Scene]:
     try:
         signer = LocalKeySigner(Account.create())
         fund_participant(web3, signer, dev.token, 10**30)
-        network = open_channel_as(
-            web3, signer, dev.token, dev.rails[0].token_network, b.signer.address
-        )
+        token_network = dev.rails[0].token_network
+        assert token_network is not None
+        network = network_client(web3, signer, dev.token, token_network)
         account = PeerAccount.open("mallory", USD, 10**6, 10**5, 10 * RECEIVABLE)
         account.register(signer.address, ["anvil-a"], "anvil-a", "http://127.0.0.1:9/")
         account.record_packets("owed", [PacketEntry("p", Direction.INCOMING, RECEIVABLE)])
