@@ -204,6 +204,11 @@ def test_hostile_claims_are_refused_and_credit_nothing(scene: Scene) -> None:
         "bad_signature",
     )
     assert send(mallory.claim("scale", nonce + 1, total + 5, 5, asset_scale=9)) == (422, "invalid")
+    plain = mallory.claim("locked", nonce + 1, total + 5, 5)
+    locked = plain.model_copy(
+        update={"proof": plain.proof.model_copy(update={"locked_amount": "1"})}
+    )
+    assert send(locked) == (422, "invalid")  # a proof this node could not close the channel with
     assert_credits_equal_the_increase(scene)
 
     good = mallory.claim("good", nonce + 1, total + 5, 5)
@@ -213,6 +218,16 @@ def test_hostile_claims_are_refused_and_credit_nothing(scene: Scene) -> None:
     assert send(other_body) == (409, "conflict")
     replay = mallory.claim("good-again", nonce + 1, total + 5, 5)
     assert send(replay) == (409, "stale_proof")  # the same proof under a new id: no credit
+    signature = replay.proof.signature
+    v_as_0_or_1 = signature[:-2] + f"{int(signature[-2:], 16) - 27:02x}"
+    respelled = replay.model_copy(
+        update={
+            "claim_id": "good-v01",
+            "proof": replay.proof.model_copy(update={"signature": v_as_0_or_1}),
+        }
+    )
+    assert send(respelled) == (409, "stale_proof")  # one proof, however v is spelled
+    assert scene.account_state().paused_reason is None  # a replay is not a double spend
     assert_credits_equal_the_increase(scene)
 
     assert send(mallory.claim("equal", nonce + 1, total + 7, 2)) == (409, "stale_proof")
