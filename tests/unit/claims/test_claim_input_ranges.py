@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -110,7 +110,9 @@ def test_the_fingerprint_is_of_the_meaning_not_the_spelling() -> None:
 _uint256 = st.one_of(st.integers(0, 2**64), st.integers(0, MAX_UINT256))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     nonce=st.one_of(_uint256, st.integers(-5, 0), st.integers(MAX_UINT256, MAX_UINT256 + 5)),
     transferred=_uint256,
@@ -120,6 +122,8 @@ _uint256 = st.one_of(st.integers(0, 2**64), st.integers(0, MAX_UINT256))
     v=st.one_of(st.sampled_from([0, 1, 27, 28]), st.integers(0, 255)),
     structured=st.booleans(),
 )
+# r = 5 is no point's x coordinate: the recovery library raises where ecrecover answers 0.
+@example(nonce=1, transferred=0, raw=bytes(65), r=5, s=1, v=27, structured=True)
 def test_any_claim_that_passes_the_checks_is_verified_without_an_unexpected_error(
     nonce: int, transferred: int, raw: bytes, r: int, s: int, v: int, structured: bool
 ) -> None:
