@@ -97,6 +97,28 @@ def test_racing_claims_never_credit_more_than_the_channel_increase(
     assert credited_total > 0
     assert {CreditVerdict.CREDITED, CreditVerdict.STALE} <= set(verdicts)
     assert CreditVerdict.AMOUNT_ABOVE_INCREASE in verdicts
+    nodes[0].app.take_snapshot(account.id)
+    assert_fingerprints_survive_a_snapshot(nodes[0].database_url, account.id)
+
+
+def assert_fingerprints_survive_a_snapshot(database_url: str, account_id: UUID) -> None:
+    """A third application, loading the account from its snapshot, still tells a resent claim
+    from another body under the same id."""
+    with open_node(Settings(database_url=database_url), migrate=False) as fresh:
+        assert fresh.app.snapshots is not None and list(fresh.app.snapshots.get(account_id))
+        booked = fresh.app.load(account_id, PeerAccount)
+        claim_id, amount = next(iter(booked.claims_received.items()))
+        original = booked.received_fingerprint(claim_id)
+        assert original is not None and original.startswith("fp-")
+        channel_id = Channel.create_id("race")
+        resent = PartnerClaim(claim_id, original, 1, 1, "sig", amount)
+        again = fresh.app.receive_claim(channel_id, account_id, resent, pause_on_double_spend=False)
+        assert again.verdict is CreditVerdict.DUPLICATE
+        other = PartnerClaim(claim_id, "fp-other", 1, 1, "sig", amount)
+        conflict = fresh.app.receive_claim(
+            channel_id, account_id, other, pause_on_double_spend=False
+        )
+        assert conflict.verdict is CreditVerdict.CONFLICT
 
 
 def race(
