@@ -92,6 +92,15 @@ class ClaimReceiver:
                 RejectionCode.INVALID,
                 f"asset_code: no account for {claim.sender_node}/{claim.asset_code}",
             )
+        fingerprint = claim.fingerprint()
+        seen = account.received_fingerprint(claim.claim_id)
+        if seen and seen != fingerprint:
+            # Answered before any other check, so that a reused id is a 409 whatever the new
+            # body is; the atomic save checks it again for a reuse that races the first.
+            return _reject(
+                RejectionCode.CONFLICT,
+                f"claim_id: {claim.claim_id!r} was received before with another body",
+            )
         refusal = _sender_refusal(account, claim)
         if refusal is not None:
             return refusal
@@ -125,7 +134,7 @@ class ClaimReceiver:
         result = self.app.receive_claim(
             channel.id,
             account_id,
-            _partner_claim(claim),
+            _partner_claim(claim, fingerprint),
             pause_on_double_spend=self.pause_on_double_spend,
         )
         return self._outcome(claim, channel, result, terms)
@@ -234,10 +243,10 @@ def _sender_refusal(account: PeerAccount, claim: Claim) -> ClaimOutcome | None:
     return None
 
 
-def _partner_claim(claim: Claim) -> PartnerClaim:
+def _partner_claim(claim: Claim, fingerprint: str) -> PartnerClaim:
     return PartnerClaim(
         claim_id=claim.claim_id,
-        fingerprint=claim.fingerprint(),
+        fingerprint=fingerprint,
         nonce=claim.proof.nonce,
         transferred_amount=claim.proof.transferred_amount_int,
         signature=_normalized_signature(claim.proof.signature),

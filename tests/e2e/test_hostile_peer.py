@@ -216,6 +216,8 @@ def test_hostile_claims_are_refused_and_credit_nothing(scene: Scene) -> None:
     assert send(good) == (200, "duplicate")  # the same body: the first answer again
     other_body = mallory.claim("good", nonce + 2, total + 9, 4)
     assert send(other_body) == (409, "conflict")
+    forged_reuse = mallory.claim("good", nonce + 2, total + 9, 4, signer=someone)
+    assert send(forged_reuse) == (409, "conflict")  # a reused id, whatever else is wrong
     replay = mallory.claim("good-again", nonce + 1, total + 5, 5)
     assert send(replay) == (409, "stale_proof")  # the same proof under a new id: no credit
     signature = replay.proof.signature
