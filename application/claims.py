@@ -1,124 +1,54 @@
-"""Claims between nodes: delivering ours, and verifying and crediting a peer's.
+"""Claims between nodes: verifying and crediting a peer's (delivering ours is in
+`application.claims_delivery`, re-exported here).
 
 A claim is the signed balance proof of a settlement, sent to the peer's node. The receiver
-checks the sender is the registered peer, the chain and token network are ours, the channel is
-known (syncing the chain once if it is not yet), the signature is the partner's, and the
-proof moves forward; then records the proof on the Channel and credits receivable on the
-PeerAccount in one atomic save, once per claim. A stale or lower proof is recorded as a
-suspected double spend and, when configured, pauses the peer.
+checks what does not change under it: the sender is the registered peer at the account's scale,
+the chain and token network are ours, the channel is known (syncing the chain once if it is not
+yet) and with the sender, the proof is one the contract would take and is signed by the partner.
+Then one atomic save records the proof on the Channel and credits the increase it makes on the
+PeerAccount, decided on the state being saved (`application.claims_credit`). A stale proof is
+recorded as a suspected double spend and, when configured, pauses the peer.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
-from adapters.claims.client import ClaimClient
 from adapters.claims.handler import ClaimOutcome
-from adapters.claims.messages import (
-    ChannelRef,
-    Claim,
-    ClaimAccepted,
-    CooperativeTerms,
-    RejectionCode,
-    SignedProof,
-)
+from adapters.claims.messages import ChannelRef, Claim, RejectionCode, SignedProof
 from adapters.evm.balance_proof import BalanceProof, CooperativeSettlement, InvalidProofSignature
+from adapters.evm.token_network import TokenNetworkClient
 from application.app import SettlementApp
 from application.channel_directory import ChannelDirectory
-from application.channels import ChannelService
+from application.channels import ChannelService, Rail
+from application.claims_cooperative import CooperativeTermsCheck
+from application.claims_credit import CreditResult, CreditVerdict, PartnerClaim
+from application.claims_delivery import ClaimDelivery, DeliveryNotPossible
 from application.store import NotFound
-from domain.channel import Channel, ProofVerdict
+from domain.address import Address
+from domain.channel import Channel
 from domain.errors import DomainError, ExceedsReceivable, LossyConversion
-from domain.money import convert_scale
 from domain.peer_account import PeerAccount
-from domain.settlement import Settlement
 
 log = logging.getLogger(__name__)
 
 EMPTY_LOCKS_ROOT = "0x" + "00" * 32
+_KNOWN_CHANNELS_LIMIT = 10_000
 
-
-class ClaimDelivery:
-    """The ClaimPort: posts a settlement's claim to the peer's node."""
-
-    def __init__(self, node_id: str, tokens: Mapping[str, str], timeout_seconds: float) -> None:
-        self.node_id = node_id
-        self.tokens = tokens
-        self.timeout_seconds = timeout_seconds
-
-    def claim_for(
-        self,
-        account: PeerAccount,
-        settlement: Settlement,
-        channel: Channel,
-        terms: CooperativeTerms | None = None,
-    ) -> Claim:
-        assert settlement.nonce is not None and settlement.transferred_amount is not None
-        assert settlement.signature is not None and channel.onchain_id is not None
-        return Claim(
-            claim_id=f"{settlement.id}:{settlement.nonce}",
-            sender_node=self.node_id,
-            sender_address=channel.our_address,
-            asset_code=account.asset_code,
-            asset_scale=account.asset_scale,
-            amount=str(settlement.amount),
-            channel=ChannelRef(
-                chain_id=channel.chain_id,
-                token_network=channel.token_network,
-                onchain_id=channel.onchain_id,
-            ),
-            proof=SignedProof(
-                nonce=settlement.nonce,
-                transferred_amount=str(settlement.transferred_amount),
-                locks_root=EMPTY_LOCKS_ROOT,
-                signature=settlement.signature,
-            ),
-            cooperative_settle=terms,
-        )
-
-    def deliver(self, account: PeerAccount, settlement: Settlement, channel: Channel) -> str:
-        accepted = self._post(account, self.claim_for(account, settlement, channel))
-        return f"{accepted.status}:{accepted.receipt}"
-
-    def deliver_cooperatively(
-        self,
-        account: PeerAccount,
-        settlement: Settlement,
-        channel: Channel,
-        terms: CooperativeSettlement,
-        our_signature: str,
-    ) -> tuple[str, str]:
-        """Delivers the claim with signed final balances; returns the receipt and the peer's
-        signature of the same balances."""
-        offered = CooperativeTerms(
-            participant1=terms.participant1,
-            participant1_balance=str(terms.participant1_balance),
-            participant2=terms.participant2,
-            participant2_balance=str(terms.participant2_balance),
-            signature=our_signature,
-        )
-        accepted = self._post(account, self.claim_for(account, settlement, channel, offered))
-        if accepted.cooperative_signature is None:
-            raise DeliveryNotPossible(account.peer_id, "did not sign the cooperative settlement")
-        return f"{accepted.status}:{accepted.receipt}", accepted.cooperative_signature
-
-    def _post(self, account: PeerAccount, claim: Claim) -> ClaimAccepted:
-        if account.claims_url is None:
-            raise DeliveryNotPossible(account.peer_id, "has no registered claims endpoint")
-        token = self.tokens.get(account.peer_id)
-        if token is None:
-            raise DeliveryNotPossible(account.peer_id, "has no claims token configured")
-        return ClaimClient(account.claims_url, token, self.timeout_seconds).deliver(claim)
-
-
-class DeliveryNotPossible(Exception):
-    retryable = False
-
-    def __init__(self, peer_id: str, problem: str) -> None:
-        self.peer_id = peer_id
-        super().__init__(f"peer {peer_id!r} {problem}")
+# How each refusal the atomic save can make is answered.
+_REFUSALS: dict[CreditVerdict, RejectionCode] = {
+    CreditVerdict.CONFLICT: RejectionCode.CONFLICT,
+    CreditVerdict.REPLAYED: RejectionCode.STALE_PROOF,
+    CreditVerdict.STALE: RejectionCode.STALE_PROOF,
+    CreditVerdict.PAUSED: RejectionCode.PAUSED,
+    CreditVerdict.AMOUNT_ABOVE_INCREASE: RejectionCode.INVALID,
+    CreditVerdict.AMOUNT_BELOW_INCREASE: RejectionCode.RETRY_LATER,
+    CreditVerdict.BEYOND_DEPOSIT: RejectionCode.RETRY_LATER,
+}
 
 
 class ClaimReceiver:
@@ -140,6 +70,9 @@ class ClaimReceiver:
         self.channels = channels
         self.sync_chain = sync_chain
         self.pause_on_double_spend = pause_on_double_spend
+        self.cooperative = CooperativeTermsCheck(app, channels)
+        self._known_lock = threading.Lock()
+        self._known_channels: dict[tuple[int, Address, int], UUID] = {}
 
     def handle(self, claim: Claim) -> ClaimOutcome:
         try:
@@ -156,157 +89,88 @@ class ClaimReceiver:
             account = self.app.load(account_id, PeerAccount)
         except NotFound:
             return _reject(
-                RejectionCode.INVALID, f"no account for {claim.sender_node}/{claim.asset_code}"
+                RejectionCode.INVALID,
+                f"asset_code: no account for {claim.sender_node}/{claim.asset_code}",
             )
-        receipt = f"{self.node_id}:{claim.claim_id}"
-        if claim.claim_id in account.claims_received:
-            return self._already(claim, receipt)
-        if account.paused_reason is not None:
-            return _reject(RejectionCode.PAUSED, f"account is paused: {account.paused_reason}")
-        if (account.address or "").lower() != claim.sender_address.lower():
+        fingerprint = claim.fingerprint()
+        seen = account.received_fingerprint(claim.claim_id)
+        if seen and seen != fingerprint:
+            # Answered before any other check, so that a reused id is a 409 whatever the new
+            # body is; the atomic save checks it again for a reuse that races the first.
             return _reject(
-                RejectionCode.INVALID, "sender_address is not the peer's registered address"
+                RejectionCode.CONFLICT,
+                f"claim_id: {claim.claim_id!r} was received before with another body",
             )
+        refusal = _sender_refusal(account, claim)
+        if refusal is not None:
+            return refusal
         ref = claim.channel
-        try:
-            rail = next(
-                r
-                for r in self.channels.rails.values()
-                if r.chain_id == ref.chain_id
-                and r.token_network.lower() == ref.token_network.lower()
-            )
-        except StopIteration:
+        rail = self._rail(ref)
+        if rail is None:
             return _reject(
                 RejectionCode.WRONG_CHAIN,
-                f"chain {ref.chain_id} / {ref.token_network} is not a rail here",
+                f"channel: chain {ref.chain_id} / {ref.token_network} is not a rail here",
             )
         channel = self._channel(ref, claim.proof.transferred_amount_int)
         if channel is None:
             return _reject(
-                RejectionCode.UNKNOWN_CHANNEL, f"no channel {ref.onchain_id} with the sender"
+                RejectionCode.UNKNOWN_CHANNEL,
+                f"channel.onchain_id: no channel {ref.onchain_id} with the sender",
             )
-        if claim.proof.transferred_amount_int > channel.partner_deposit:
-            return _reject(
-                RejectionCode.RETRY_LATER,
-                f"the proof pays past the partner's deposit seen ({channel.partner_deposit})",
-            )
-        if channel.partner_address.lower() != claim.sender_address.lower():
-            return _reject(RejectionCode.INVALID, "the channel is not with the sender")
-        proof = claim.proof
-        balance_proof = BalanceProof(
-            ref.onchain_id,
-            proof.nonce,
-            proof.transferred_amount_int,
-            proof.locked_amount_int,
-            bytes.fromhex(proof.locks_root.removeprefix("0x")),
-        )
+        if Address(channel.partner_address) != Address(claim.sender_address):
+            return _reject(RejectionCode.INVALID, "channel: the channel is not with the sender")
         try:
-            rail.network.verify_partner_proof(
-                balance_proof,
-                bytes.fromhex(proof.signature.removeprefix("0x")),
-                channel.partner_address,
+            verify_proof_signature(
+                rail.network, claim.channel.onchain_id, claim.proof, channel.partner_address
             )
         except InvalidProofSignature as error:
-            return _reject(RejectionCode.BAD_SIGNATURE, str(error))
-        increase = proof.transferred_amount_int - channel.partner_transferred
-        if proof.nonce > channel.partner_nonce and increase >= 0:
-            paid = convert_scale(increase, rail.token_decimals, account.asset_scale)
-            if paid != claim.amount_int:
-                return _reject(
-                    RejectionCode.INVALID, f"amount={claim.amount} but the proof pays {paid} more"
-                )
-        terms = None
+            return _reject(RejectionCode.BAD_SIGNATURE, f"proof.{error}")
+        terms: CooperativeSettlement | None = None
         if claim.cooperative_settle is not None:
-            terms = self._terms(channel, claim)
-            if isinstance(terms, ClaimOutcome):
-                return terms
-        verdict = self.app.change_together(
+            checked = self.cooperative.terms(channel, claim)
+            if isinstance(checked, ClaimOutcome):
+                return checked
+            terms = checked
+        result = self.app.receive_claim(
             channel.id,
-            Channel,
             account_id,
-            PeerAccount,
-            lambda c, a: self._record(c, a, claim),
+            _partner_claim(claim, fingerprint),
+            pause_on_double_spend=self.pause_on_double_spend,
         )
-        if verdict is ProofVerdict.ACCEPTED:
-            log.info("claim credited", extra={"claim_id": claim.claim_id, "amount": claim.amount})
-            return ClaimOutcome.credited(receipt, self._sign_terms(channel.id, terms))
-        if verdict is ProofVerdict.DUPLICATE:
-            return ClaimOutcome.already_credited(receipt, self._sign_terms(channel.id, terms))
-        log.warning("stale claim: suspected double spend", extra={"claim_id": claim.claim_id})
-        return _reject(
-            RejectionCode.STALE_PROOF,
-            f"nonce {proof.nonce} does not move past {channel.partner_nonce}",
-        )
+        return self._outcome(claim, channel, result, terms)
 
-    def _terms(self, channel: Channel, claim: Claim) -> CooperativeSettlement | ClaimOutcome:
-        """The final balances as this node sees them with the claim's proof, if the sender's
-        terms are the same and carry the partner's signature; else the rejection."""
-        offered = claim.cooperative_settle
-        assert offered is not None
-        expected = self.channels.cooperative_settlement(
-            channel, channel.our_transferred, claim.proof.transferred_amount_int
-        )
-        mine = (
-            expected.participant1.lower(),
-            expected.participant1_balance,
-            expected.participant2.lower(),
-            expected.participant2_balance,
-        )
-        theirs = (
-            offered.participant1.lower(),
-            int(offered.participant1_balance),
-            offered.participant2.lower(),
-            int(offered.participant2_balance),
-        )
-        if mine != theirs:
-            return _reject(
-                RejectionCode.INVALID,
-                f"cooperative_settle: terms {theirs} differ from this node's {mine}",
-            )
-        try:
-            self.channels.verify_cooperative(channel, expected, offered.signature)
-        except InvalidProofSignature as error:
-            return _reject(RejectionCode.BAD_SIGNATURE, f"cooperative_settle: {error}")
-        return expected
+    def _outcome(
+        self,
+        claim: Claim,
+        channel: Channel,
+        result: CreditResult,
+        terms: CooperativeSettlement | None,
+    ) -> ClaimOutcome:
+        receipt = f"{self.node_id}:{claim.claim_id}"
+        facts = {"claim_id": claim.claim_id, "credited": result.credited}
+        if result.verdict is CreditVerdict.CREDITED:
+            log.info("claim credited", extra=facts)
+            return ClaimOutcome.credited(receipt, self.cooperative.sign(channel.id, terms))
+        if result.verdict is CreditVerdict.DUPLICATE:
+            return ClaimOutcome.already_credited(receipt, self.cooperative.sign(channel.id, terms))
+        if result.verdict is CreditVerdict.STALE:
+            log.warning("stale claim: suspected double spend", extra=facts)
+        return _reject(_REFUSALS[result.verdict], result.detail)
 
-    def _sign_terms(self, channel_id: Any, terms: CooperativeSettlement | None) -> str | None:
-        """Signs the agreed final balances and stops paying on this channel: it is ending."""
-        if terms is None:
-            return None
-        channel = self.app.channel(channel_id)
-        self.app.change_channel(channel_id, lambda c: c.abandon("cooperative settlement agreed"))
-        return self.channels.sign_cooperative(channel, terms)
-
-    def _already(self, claim: Claim, receipt: str) -> ClaimOutcome:
-        """A claim credited before; its cooperative terms are signed again (deterministically)."""
-        if claim.cooperative_settle is None:
-            return ClaimOutcome.already_credited(receipt)
-        channel = self._channel(claim.channel, claim.proof.transferred_amount_int)
-        if channel is None:
-            return ClaimOutcome.already_credited(receipt)
-        terms = self._terms(channel, claim)
-        if isinstance(terms, ClaimOutcome):
-            return terms
-        return ClaimOutcome.already_credited(receipt, self._sign_terms(channel.id, terms))
-
-    def _record(self, channel: Channel, account: PeerAccount, claim: Claim) -> ProofVerdict:
-        proof = claim.proof
-        verdict = channel.receive_partner_proof(
-            proof.nonce, proof.transferred_amount_int, proof.signature
-        )
-        if verdict is ProofVerdict.ACCEPTED:
-            account.receive_settlement(claim.claim_id, claim.amount_int)
-        elif verdict is ProofVerdict.STALE and self.pause_on_double_spend:
-            account.pause(f"suspected double spend on channel {claim.channel.onchain_id}")
-        return verdict
+    def _rail(self, ref: ChannelRef) -> Rail | None:
+        network = Address(ref.token_network)
+        for rail in self.channels.rails.values():
+            if rail.chain_id == ref.chain_id and Address(rail.token_network) == network:
+                return rail
+        return None
 
     def _channel(self, ref: ChannelRef, transferred: int) -> Channel | None:
         """Our view of the channel, syncing the chain once if it is unknown or its deposit
-        does not yet cover the proof."""
+        does not yet cover the proof. Only to find the channel: amounts are decided on the
+        state being saved."""
+        channel = None
         for attempt in range(2):
-            channel_id = self.directory.by_onchain_id(
-                ref.chain_id, ref.token_network, ref.onchain_id
-            )
+            channel_id = self._channel_id(ref)
             channel = None if channel_id is None else self.app.channel(channel_id)
             if channel is not None and transferred <= channel.partner_deposit:
                 return channel
@@ -314,9 +178,98 @@ class ClaimReceiver:
                 self.sync_chain()
         return channel
 
+    def _channel_id(self, ref: ChannelRef) -> UUID | None:
+        # A channel's on-chain id never changes, so once found it is kept: the directory would
+        # catch its read model up and query the database on every claim.
+        key = (ref.chain_id, Address(ref.token_network), ref.onchain_id)
+        with self._known_lock:
+            known = self._known_channels.get(key)
+        if known is not None:
+            return known
+        found = self.directory.by_onchain_id(ref.chain_id, ref.token_network, ref.onchain_id)
+        if found is not None:
+            with self._known_lock:
+                if len(self._known_channels) >= _KNOWN_CHANNELS_LIMIT:
+                    self._known_channels.clear()
+                self._known_channels[key] = found
+        return found
+
+
+def verify_proof_signature(
+    network: TokenNetworkClient, onchain_id: int, proof: SignedProof, partner: str
+) -> None:
+    """Raises InvalidProofSignature unless `partner` signed `proof` for the network's contract.
+
+    With the signature's ranges checked by the message as Signatures.sol checks them, this is
+    the contract's verdict on the signature (the differential test on Anvil holds it to that).
+    """
+    balance_proof = BalanceProof(
+        onchain_id,
+        proof.nonce,
+        proof.transferred_amount_int,
+        proof.locked_amount_int,
+        bytes.fromhex(proof.locks_root.removeprefix("0x")),
+    )
+    signature = bytes.fromhex(proof.signature.removeprefix("0x"))
+    try:
+        network.verify_partner_proof(balance_proof, signature, partner)
+    except InvalidProofSignature:
+        raise
+    except Exception as error:
+        # An r that is no point's x coordinate makes the recovery library raise; ecrecover
+        # answers address(0) there, which the contract refuses like any wrong signer.
+        log.info("signature recovery failed", extra={"problem": type(error).__name__})
+        raise InvalidProofSignature(partner, None) from error
+
+
+def _sender_refusal(account: PeerAccount, claim: Claim) -> ClaimOutcome | None:
+    """A claim the account can never take: wrong scale, sender, or a proof with locks, which
+    this node can neither credit nor use to close the channel."""
+    if claim.asset_scale != account.asset_scale:
+        return _reject(
+            RejectionCode.INVALID,
+            f"asset_scale: {claim.asset_scale} is not the account's scale {account.asset_scale}",
+        )
+    if account.address is None or Address(account.address) != Address(claim.sender_address):
+        return _reject(
+            RejectionCode.INVALID, "sender_address: is not the peer's registered address"
+        )
+    if claim.proof.locked_amount_int != 0:
+        return _reject(
+            RejectionCode.INVALID, "proof.locked_amount: must be 0 (no locked transfers here)"
+        )
+    if claim.proof.locks_root != EMPTY_LOCKS_ROOT:
+        return _reject(RejectionCode.INVALID, "proof.locks_root: must be the empty root (0x00..)")
+    return None
+
+
+def _partner_claim(claim: Claim, fingerprint: str) -> PartnerClaim:
+    return PartnerClaim(
+        claim_id=claim.claim_id,
+        fingerprint=fingerprint,
+        nonce=claim.proof.nonce,
+        transferred_amount=claim.proof.transferred_amount_int,
+        signature=_normalized_signature(claim.proof.signature),
+        stated_amount=claim.amount_int,
+    )
+
+
+def _normalized_signature(signature: str) -> str:
+    """Lower-case hex with v as 27 or 28, as Signatures.sol reads it: one proof, one spelling,
+    so the same proof resent with v = 0 is a replay, not a double spend."""
+    raw = bytearray(bytes.fromhex(signature.removeprefix("0x")))
+    if raw[64] < 27:
+        raw[64] += 27
+    return "0x" + raw.hex()
+
 
 def _reject(code: RejectionCode, detail: str) -> ClaimOutcome:
     return ClaimOutcome.rejected(code, detail)
 
 
-__all__: list[Any] = ["ClaimDelivery", "ClaimReceiver", "DeliveryNotPossible"]
+__all__: list[Any] = [
+    "ClaimDelivery",
+    "ClaimReceiver",
+    "DeliveryNotPossible",
+    "verify_proof_signature",
+]

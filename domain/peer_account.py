@@ -323,24 +323,42 @@ class PeerAccount(Aggregate):
 
     # Settlements the peer pays us
 
-    def receive_settlement(self, claim_id: str, amount: int) -> bool:
-        """Credits a verified claim once; returns False when the claim was already received."""
+    def receive_settlement(self, claim_id: str, amount: int, fingerprint: str = "") -> bool:
+        """Credits a verified claim once; returns False when the claim was already received.
+        `fingerprint` (a hash of the claim's body) tells a resent claim from another claim
+        that reuses its id; see `received_fingerprint`."""
         check_amount("amount", amount)
         if claim_id in self.claims_received:
             return False
         if amount > self.receivable:
             raise ExceedsReceivable(claim_id, amount, self.receivable)
-        self._receive(claim_id=claim_id, amount=amount)
+        self._receive(claim_id=claim_id, amount=amount, fingerprint=fingerprint)
         return True
+
+    def received_fingerprint(self, claim_id: str) -> str | None:
+        """The fingerprint a received claim was credited with ("" if credited before fingerprints
+        were kept), or None if no claim with this id was credited."""
+        if claim_id not in self.claims_received:
+            return None
+        return self._claim_fingerprints().get(claim_id, "")
+
+    def _claim_fingerprints(self) -> dict[str, str]:
+        # Kept beside claims_received (whose values stay the amounts); accounts and snapshots
+        # stored before fingerprints existed have none, so it is made on first use.
+        fingerprints: dict[str, str] = self.__dict__.setdefault("claim_fingerprints", {})
+        return fingerprints
 
     class SettlementReceived(Aggregate.Event):
         claim_id: str
         amount: int
+        fingerprint: str = ""  # absent from events stored before it was kept
 
     @event(SettlementReceived)
-    def _receive(self, claim_id: str, amount: int) -> None:
+    def _receive(self, claim_id: str, amount: int, fingerprint: str = "") -> None:
         self.receivable -= amount
         self.claims_received[claim_id] = amount
+        if fingerprint:
+            self._claim_fingerprints()[claim_id] = fingerprint
 
     # Registration: where and how the peer settles
 

@@ -6,12 +6,17 @@ model exposes the amounts as ints (`*_int` properties) so callers never parse th
 
 from __future__ import annotations
 
+import hashlib
+import json
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 MAX_UINT256 = 2**256 - 1
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+# The largest `s` Signatures.sol takes (EIP-2): the high-s twin of a signature is refused there.
+HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 
 _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 _VISIBLE_ASCII = r"^[\x21-\x7e]+$"
@@ -29,6 +34,21 @@ def _check_positive_text(text: str) -> str:
     return text
 
 
+def _check_signature(text: str) -> str:
+    """What `Signatures.recover` accepts: 65 bytes r || s || v, v in {0, 1, 27, 28} (0 and 1
+    are read as 27 and 28), s in the lower half of the curve order; r and s outside 1..n-1 make
+    ecrecover fail, so the contract never accepts them either."""
+    raw = bytes.fromhex(text[2:])
+    r, s, v = int.from_bytes(raw[:32]), int.from_bytes(raw[32:64]), raw[64]
+    if v not in (0, 1, 27, 28):
+        raise ValueError(f"v (the last byte) is {v}; the contract takes 0, 1, 27 or 28")
+    if not 0 < s <= HALF_ORDER:
+        raise ValueError("s must be in 1..n/2 (low-s, EIP-2); the contract refuses the high-s twin")
+    if not 0 < r < SECP256K1_N:
+        raise ValueError("r must be in 1..n-1 (the secp256k1 order)")
+    return text
+
+
 # A non-negative decimal integer without sign, spaces or leading zeros; at most 78 digits (2**256).
 Uint256Text = Annotated[
     str,
@@ -37,6 +57,9 @@ Uint256Text = Annotated[
 ]
 PositiveUint256Text = Annotated[Uint256Text, AfterValidator(_check_positive_text)]
 Address = Annotated[str, Field(pattern=_ADDRESS)]
+Uint256 = Annotated[int, Field(ge=0, le=MAX_UINT256)]
+# 65 bytes as 0x-prefixed hex, range-checked as the contract checks it.
+Signature = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$"), AfterValidator(_check_signature)]
 
 
 class RejectionCode(StrEnum):
@@ -48,6 +71,8 @@ class RejectionCode(StrEnum):
     UNKNOWN_CHANNEL = "unknown_channel"
     WRONG_CHAIN = "wrong_chain"
     INVALID = "invalid"
+    CONFLICT = "conflict"  # the claim id was received before with a different body
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     PAUSED = "paused"
     UNAUTHORIZED = "unauthorized"
     NOT_FOUND = "not_found"
@@ -62,19 +87,19 @@ class _Message(BaseModel):
 class ChannelRef(_Message):
     """Which channel a proof belongs to: chain, token network contract and on-chain channel id."""
 
-    chain_id: int = Field(gt=0)
+    chain_id: int = Field(gt=0, le=MAX_UINT256)
     token_network: Address
-    onchain_id: int = Field(ge=0)
+    onchain_id: int = Field(gt=0, le=MAX_UINT256)
 
 
 class SignedProof(_Message):
     """A balance proof as signed by the sender (cumulative amounts, monotonic nonce)."""
 
-    nonce: int = Field(ge=1)
+    nonce: int = Field(ge=1, le=MAX_UINT256)
     transferred_amount: Uint256Text
     locked_amount: Uint256Text = "0"
     locks_root: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
-    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+    signature: Signature
 
     @property
     def transferred_amount_int(self) -> int:
@@ -93,7 +118,7 @@ class CooperativeTerms(_Message):
     participant1_balance: Uint256Text
     participant2: Address
     participant2_balance: Uint256Text
-    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+    signature: Signature
 
 
 class Claim(_Message):
@@ -113,6 +138,14 @@ class Claim(_Message):
     def amount_int(self) -> int:
         """The increment this claim pays, in the asset's minor units."""
         return int(self.amount)
+
+    def fingerprint(self) -> str:
+        """The sha256 of the claim as canonical JSON (sorted keys, no spaces, defaults filled in):
+        two bodies that mean the same claim have one fingerprint, whatever their spelling."""
+        canonical = json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=True
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class ClaimAccepted(_Message):

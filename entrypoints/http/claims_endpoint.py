@@ -1,7 +1,9 @@
 """The claims endpoint's request handling: authenticate, bound, parse, hand over, answer.
 
-`POST /accounts/{sender_node}/claims` with `Authorization: Bearer <token>` and
-`Idempotency-Key: <claim_id>`; `GET /health`. Every answer is ClaimAccepted or ClaimRejected JSON.
+`POST /accounts/{sender_node}/claims` with `Authorization: Bearer <token>`,
+`Content-Type: application/json` and `Idempotency-Key: <claim_id>`; `GET /health`. Every answer
+is ClaimAccepted or ClaimRejected JSON. Bad input is a 4xx naming the field; a 500 only means the
+receiver failed, so the sender may send the same claim again.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class ClaimRequestHandler(BaseHTTPRequestHandler):
         try:
             sender_node = self._sender_node_from_path()
             self._check_token(sender_node)
+            self._check_content_type()
             body = self._read_body()
             body_read = True
             claim = self._parse_claim(body, sender_node)
@@ -122,6 +125,17 @@ class ClaimRequestHandler(BaseHTTPRequestHandler):
                 HTTPStatus.UNAUTHORIZED,
                 RejectionCode.UNAUTHORIZED,
                 f"missing or wrong bearer token for account {sender_node!r}",
+            )
+
+    def _check_content_type(self) -> None:
+        content_type = self.headers.get("Content-Type", "")
+        media_type, _, parameters = content_type.partition(";")
+        charset = parameters.strip().lower().replace(" ", "")
+        if media_type.strip().lower() != "application/json" or charset not in ("", "charset=utf-8"):
+            raise _Rejection(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                RejectionCode.UNSUPPORTED_MEDIA_TYPE,
+                f"Content-Type: {content_type[:100]!r} is not application/json",
             )
 
     def _read_body(self) -> bytes:
@@ -246,7 +260,7 @@ def _bearer_token(header: str) -> str | None:
 
 def _rejection_for(outcome: ClaimOutcome, claim_id: str) -> _Rejection:
     code = outcome.error or RejectionCode.INTERNAL
-    if code == RejectionCode.STALE_PROOF:
+    if code in (RejectionCode.STALE_PROOF, RejectionCode.CONFLICT):
         status = HTTPStatus.CONFLICT
     elif code in (RejectionCode.RETRY_LATER, RejectionCode.UNKNOWN_CHANNEL):
         # The receiver has not caught up (packets, or the channel on chain): a retry may pass.
@@ -273,7 +287,7 @@ def _claim_id_hint(body: bytes) -> str | None:
     """The claim_id of a body that failed validation, if it has a usable one, for the answer."""
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deeply nested arrays recurse
         return None
     claim_id = document.get("claim_id") if isinstance(document, dict) else None
     return claim_id if isinstance(claim_id, str) and 0 < len(claim_id) <= 128 else None

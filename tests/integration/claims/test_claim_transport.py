@@ -24,7 +24,7 @@ from adapters.claims import (
 )
 
 TOKEN = "tok-a-9f8e7d6c5b4a3f2e1d0c"
-SIGNATURE = "0x" + "cd" * 65
+SIGNATURE = "0x" + "11" * 32 + "22" * 32 + "1b"  # r, s (low), v = 27
 
 
 class RecordingHandler:
@@ -133,7 +133,11 @@ def raw_post(
 
 
 def auth_headers(claim_id: str = "claim-1") -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": claim_id}
+    return {
+        "Authorization": f"Bearer {TOKEN}",
+        "Idempotency-Key": claim_id,
+        "Content-Type": "application/json",
+    }
 
 
 def delivery_failure(client: ClaimClient, claim: Claim) -> DeliveryFailed:
@@ -280,7 +284,8 @@ def test_retry_later_is_503_and_retryable_then_the_same_claim_passes(
 
 
 def test_other_rejection_is_422_and_final(server: ClaimServer) -> None:
-    forged = make_claim(proof=make_claim().proof.model_copy(update={"signature": "0x" + "ee" * 65}))
+    other_signature = "0x" + "33" * 32 + "22" * 32 + "1c"
+    forged = make_claim(proof=make_claim().proof.model_copy(update={"signature": other_signature}))
 
     failure = delivery_failure(client_for(server), forged)
 

@@ -38,7 +38,7 @@ def claim_document(**overrides: Any) -> dict[str, Any]:
             "transferred_amount": "10000",
             "locked_amount": "0",
             "locks_root": "0x" + "00" * 32,
-            "signature": "0x" + "cd" * 65,
+            "signature": "0x" + "11" * 32 + "22" * 32 + "1b",
         },
     }
     for path, value in overrides.items():
