@@ -18,20 +18,23 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from adapters.claims.handler import ClaimOutcome
-from adapters.claims.messages import ChannelRef, Claim, RejectionCode, SignedProof
-from adapters.evm.balance_proof import BalanceProof, CooperativeSettlement, InvalidProofSignature
-from adapters.evm.token_network import TokenNetworkClient
 from application.app import SettlementApp
+from application.chain_ports import TokenNetworkPort
 from application.channel_directory import ChannelDirectory
-from application.channels import ChannelService, Rail
+from application.channels import ChannelService
+from application.claim_handling import ClaimOutcome
+from application.claim_messages import ChannelRef, Claim, RejectionCode, SignedProof
 from application.claims_cooperative import CooperativeTermsCheck
 from application.claims_credit import CreditResult, CreditVerdict, PartnerClaim
 from application.claims_delivery import ClaimDelivery, DeliveryNotPossible
+from application.rails.errors import UnknownRail
+from application.rails.registry import ChainRail
 from application.store import NotFound
 from domain.address import Address
+from domain.balance_proof import BalanceProof, InvalidProofSignature
 from domain.channel import Channel
 from domain.errors import DomainError, ExceedsReceivable, LossyConversion
+from domain.final_balances import CooperativeSettlement
 from domain.peer_account import PeerAccount
 
 log = logging.getLogger(__name__)
@@ -157,12 +160,11 @@ class ClaimReceiver:
             log.warning("stale claim: suspected double spend", extra=facts)
         return _reject(_REFUSALS[result.verdict], result.detail)
 
-    def _rail(self, ref: ChannelRef) -> Rail | None:
-        network = Address(ref.token_network)
-        for rail in self.channels.rails.values():
-            if rail.chain_id == ref.chain_id and Address(rail.token_network) == network:
-                return rail
-        return None
+    def _rail(self, ref: ChannelRef) -> ChainRail | None:
+        try:
+            return self.channels.rails.serving(ref.chain_id, ref.token_network)
+        except UnknownRail:
+            return None
 
     def _channel(self, ref: ChannelRef, transferred: int) -> Channel | None:
         """Our view of the channel, syncing the chain once if it is unknown or its deposit
@@ -196,7 +198,7 @@ class ClaimReceiver:
 
 
 def verify_proof_signature(
-    network: TokenNetworkClient, onchain_id: int, proof: SignedProof, partner: str
+    network: TokenNetworkPort, onchain_id: int, proof: SignedProof, partner: str
 ) -> None:
     """Raises InvalidProofSignature unless `partner` signed `proof` for the network's contract.
 

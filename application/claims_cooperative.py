@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.claims.handler import ClaimOutcome
-from adapters.claims.messages import Claim, RejectionCode
-from adapters.evm.balance_proof import CooperativeSettlement, InvalidProofSignature
 from application.app import SettlementApp
 from application.channels import ChannelService
+from application.claim_handling import ClaimOutcome
+from application.claim_messages import Claim, RejectionCode
 from domain.address import Address
+from domain.balance_proof import InvalidProofSignature
 from domain.channel import Channel
+from domain.final_balances import CooperativeSettlement
 
 
 class CooperativeTermsCheck:

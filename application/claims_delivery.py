@@ -6,31 +6,35 @@ signs back); the claim id is the settlement id and nonce, so a resend is harmles
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from adapters.claims.client import ClaimClient
-from adapters.claims.messages import (
+from application.claim_messages import (
     ChannelRef,
     Claim,
     ClaimAccepted,
     CooperativeTerms,
     SignedProof,
 )
-from adapters.evm.balance_proof import CooperativeSettlement
 from domain.channel import Channel
+from domain.final_balances import CooperativeSettlement
 from domain.peer_account import PeerAccount
 from domain.settlement import Settlement
 
 EMPTY_LOCKS_ROOT = "0x" + "00" * 32
 
 
+# Posts a claim to a peer's node (claims URL, bearer token) and returns its acceptance; raises
+# an error tagged `retryable` when the peer could not take it. The HTTP client implements it.
+ClaimSender = Callable[[str, str, Claim], ClaimAccepted]
+
+
 class ClaimDelivery:
     """The ClaimPort: posts a settlement's claim to the peer's node."""
 
-    def __init__(self, node_id: str, tokens: Mapping[str, str], timeout_seconds: float) -> None:
+    def __init__(self, node_id: str, tokens: Mapping[str, str], send: ClaimSender) -> None:
         self.node_id = node_id
         self.tokens = tokens
-        self.timeout_seconds = timeout_seconds
+        self.send = send
 
     def claim_for(
         self,
@@ -94,7 +98,7 @@ class ClaimDelivery:
         token = self.tokens.get(account.peer_id)
         if token is None:
             raise DeliveryNotPossible(account.peer_id, "has no claims token configured")
-        return ClaimClient(account.claims_url, token, self.timeout_seconds).deliver(claim)
+        return self.send(account.claims_url, token, claim)
 
 
 class DeliveryNotPossible(Exception):

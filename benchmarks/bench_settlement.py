@@ -24,11 +24,11 @@ from typing import Any
 from eth_account import Account
 
 from adapters.claims.client import ClaimClient
-from adapters.claims.handler import ClaimOutcome
-from adapters.claims.messages import Claim
 from adapters.evm.balance_proof import BalanceProof, ProofDomain, sign, verify
 from adapters.evm.chains import connect_rpc
 from adapters.signing.local_key import LocalKeySigner
+from application.claim_handling import ClaimOutcome
+from application.claim_messages import Claim
 from application.clock import system_clock
 from benchmarks.common import benchmark_database
 from bootstrap import service as node_service

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from web3 import EthereumTesterProvider, Web3
 
+from adapters.claims.client import claim_sender
 from adapters.evm.artifacts import load_artifact
 from adapters.evm.chains import connect_rpc
 from adapters.evm.channel_transactions import EvmTransactions
@@ -192,7 +193,8 @@ def build_settlement_process(
     )
     disputes = ChannelDisputes(node.app, directory, rails, transactions)
     tokens = {peer: token.get_secret_value() for peer, token in settings.claims.tokens.items()}
-    delivery = ClaimDelivery(settings.node_id, tokens, settings.claims.timeout_seconds)
+    send = claim_sender(settings.claims.timeout_seconds)
+    delivery = ClaimDelivery(settings.node_id, tokens, send)
     receiver = ClaimReceiver(
         node.app,
         settings.node_id,

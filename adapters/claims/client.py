@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import http.client
 import logging
+from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
 from pydantic import ValidationError
 
 from adapters.claims.errors import DeliveryFailed, InvalidClaimClientSetting
-from adapters.claims.messages import Claim, ClaimAccepted, ClaimRejected
+from application.claim_messages import Claim, ClaimAccepted, ClaimRejected
 
 logger = logging.getLogger(__name__)
 
@@ -113,3 +114,12 @@ class ClaimClient:
             },
         )
         return DeliveryFailed(retryable, status, error, detail, claim_id=claim.claim_id)
+
+
+def claim_sender(timeout_seconds: float) -> Callable[[str, str, Claim], ClaimAccepted]:
+    """The application's ClaimSender: one client per delivery (each peer has its own URL)."""
+
+    def send(base_url: str, token: str, claim: Claim) -> ClaimAccepted:
+        return ClaimClient(base_url, token, timeout_seconds).deliver(claim)
+
+    return send

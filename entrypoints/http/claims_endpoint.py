@@ -19,8 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
-from adapters.claims.handler import ClaimHandler, ClaimOutcome
-from adapters.claims.messages import (
+from application.claim_handling import ClaimHandler, ClaimOutcome
+from application.claim_messages import (
     Claim,
     ClaimAccepted,
     ClaimRejected,

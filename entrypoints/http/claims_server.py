@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import TracebackType
 
 from adapters.claims.errors import ClaimServerNotStarted
-from adapters.claims.handler import ClaimHandler
+from application.claim_handling import ClaimHandler
 from entrypoints.http.claims_endpoint import ClaimHTTPServer, ClaimRequestHandler
 
 logger = logging.getLogger(__name__)

@@ -20,13 +20,15 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from adapters.claims import ChannelRef, Claim, ClaimClient, DeliveryFailed, SignedProof
+from adapters.claims.client import ClaimClient
+from adapters.claims.errors import DeliveryFailed
 from adapters.evm.balance_proof import BalanceProof
 from adapters.evm.chains import connect_rpc
 from adapters.evm.token import TokenClient
 from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import NonceManager, TransactionSender
 from adapters.signing.local_key import LocalKeySigner
+from application.claim_messages import ChannelRef, Claim, SignedProof
 from application.clock import ManualClock
 from devtools.dev_chain import deploy_rails, fund_participant
 from domain.channel import Channel

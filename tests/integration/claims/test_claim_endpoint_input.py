@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from adapters.claims import Claim, ClaimOutcome, ClaimServer, DeliveryFailed, RejectionCode
-from adapters.claims.messages import HALF_ORDER, MAX_UINT256
+from adapters.claims.errors import DeliveryFailed
+from application.claim_handling import ClaimOutcome
+from application.claim_messages import HALF_ORDER, MAX_UINT256, Claim, RejectionCode
+from entrypoints.http.claims_server import ClaimServer
 from tests.integration.claims.test_claim_transport import (
     TOKEN,
     RecordingHandler,

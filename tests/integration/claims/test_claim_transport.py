@@ -12,16 +12,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from adapters.claims import (
-    ChannelRef,
-    Claim,
-    ClaimClient,
-    ClaimOutcome,
-    ClaimServer,
-    DeliveryFailed,
-    RejectionCode,
-    SignedProof,
-)
+from adapters.claims.client import ClaimClient
+from adapters.claims.errors import DeliveryFailed
+from application.claim_handling import ClaimOutcome
+from application.claim_messages import ChannelRef, Claim, RejectionCode, SignedProof
+from entrypoints.http.claims_server import ClaimServer
 
 TOKEN = "tok-a-9f8e7d6c5b4a3f2e1d0c"
 SIGNATURE = "0x" + "11" * 32 + "22" * 32 + "1b"  # r, s (low), v = 27

@@ -15,10 +15,10 @@ import pytest
 from pydantic import ValidationError
 from web3.exceptions import ContractLogicError
 
-from adapters.claims.messages import HALF_ORDER, SECP256K1_N, SignedProof
 from adapters.evm.artifacts import default_out_dir
 from adapters.evm.balance_proof import BalanceProof, InvalidProofSignature, ProofDomain, sign
 from adapters.evm.chains import connect_rpc
+from application.claim_messages import HALF_ORDER, SECP256K1_N, SignedProof
 from application.claims import verify_proof_signature
 from tests.support.evm_rail import Rail, build_rail
 

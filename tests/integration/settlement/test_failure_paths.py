@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from adapters.claims import ClaimServer
 from adapters.evm.balance_proof import BalanceProof
 from adapters.evm.chains import advance_time, start_eth_tester
 from adapters.evm.errors import RpcUnavailable
@@ -21,6 +20,7 @@ from application.processes.settlement_monitor import SettlementMonitor
 from application.rails.circuit_breaker import BreakerState
 from devtools.dev_chain import DevelopmentRails, deploy_rails
 from domain.channel import Channel
+from entrypoints.http.claims_server import ClaimServer
 from tests.support.two_nodes import TOKEN, USD, TestNode, befriend, start_node
 
 THRESHOLD = 5_000_000

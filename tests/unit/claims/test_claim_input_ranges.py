@@ -12,15 +12,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from adapters.claims.messages import (
+from adapters.evm import balance_proof
+from adapters.evm.balance_proof import BalanceProof, InvalidProofSignature, ProofDomain
+from application.claim_messages import (
     HALF_ORDER,
     MAX_UINT256,
     SECP256K1_N,
     Claim,
     describe_validation_error,
 )
-from adapters.evm import balance_proof
-from adapters.evm.balance_proof import BalanceProof, InvalidProofSignature, ProofDomain
 from application.claims import verify_proof_signature
 from tests.unit.claims.test_claim_messages import claim_document
 

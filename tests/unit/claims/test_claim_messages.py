@@ -8,20 +8,18 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from adapters.claims import (
+from adapters.claims.client import ClaimClient
+from adapters.claims.errors import ClaimServerNotStarted, DeliveryFailed, InvalidClaimClientSetting
+from application.claim_handling import ClaimOutcome
+from application.claim_messages import (
     MAX_UINT256,
     Claim,
     ClaimAccepted,
-    ClaimClient,
-    ClaimOutcome,
     ClaimRejected,
-    ClaimServer,
-    ClaimServerNotStarted,
-    DeliveryFailed,
     RejectionCode,
+    describe_validation_error,
 )
-from adapters.claims.errors import InvalidClaimClientSetting
-from adapters.claims.messages import describe_validation_error
+from entrypoints.http.claims_server import ClaimServer
 
 
 def claim_document(**overrides: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from adapters.claims.messages import Claim, RejectionCode
+from application.claim_messages import Claim, RejectionCode
 
 
 @dataclass(frozen=True)
