@@ -10,9 +10,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from rich.console import Console
-from rich.table import Table
-
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -46,6 +43,9 @@ def emit(rows: Sequence[dict[str, Any]], *, as_json: bool, title: str | None = N
     if as_json:
         print(json.dumps([plain(r) for r in rows], indent=None))
         return
+    from rich.console import Console  # imported when a table is printed: a fast --help
+    from rich.table import Table
+
     console = Console()
     if not rows:
         console.print(f"{title or 'result'}: none")
