@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from prometheus_client import make_asgi_app
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
 
 from adapters.metrics.collectors import ReadModelCollector
 from adapters.metrics.definitions import NodeMetrics
 from adapters.metrics.event_metrics import EventMetrics, LiveEventFeed
 from bootstrap.followers import follower_names
+from bootstrap.health import Check
 from bootstrap.http import HttpServer
 from bootstrap.node import Node
 from domain.peer_account import PeerAccount
@@ -31,7 +34,9 @@ class Observability:
         self.feed.run(stop)
 
 
-def build_observability(node: Node, clock: Callable[[], datetime]) -> Observability:
+def build_observability(
+    node: Node, clock: Callable[[], datetime], checks: dict[str, Check] | None = None
+) -> Observability:
     metrics = NodeMetrics()
     names = follower_names(node)
     metrics.registry.register(ReadModelCollector(node.pool.connection, lambda: names))
@@ -44,6 +49,17 @@ def build_observability(node: Node, clock: Callable[[], datetime]) -> Observabil
 
     feed = LiveEventFeed(node.app, EventMetrics(metrics, requested_at, asset_of))
     api = create_app(node.app, node.read_side(), node.settings.api, clock)
-    api.mount("/metrics", make_asgi_app(metrics.registry))
+    api.add_route("/metrics", _metrics_endpoint(metrics), include_in_schema=False)
+    api.state.dependency_checks = checks or {}
+    api.state.on_dependency = lambda name, up: metrics.dependency_up.labels(name).set(int(up))
     server = HttpServer(api, node.settings.api.host, node.settings.api.port)
     return Observability(metrics, feed, server)
+
+
+def _metrics_endpoint(metrics: NodeMetrics) -> Callable[[Request], Response]:
+    """`GET /metrics` in Prometheus's text format (no authentication, like /healthz)."""
+
+    def endpoint(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return endpoint

@@ -21,6 +21,7 @@ from adapters.postgres.leadership import LeaderLock
 from adapters.signing.configured import load_signer
 from application.rails.config import RailConfig
 from bootstrap.followers import Follower, followers
+from bootstrap.health import dependency_checks
 from bootstrap.kafka import publisher_runner
 from bootstrap.leadership import lead_while_possible
 from bootstrap.node import Node
@@ -91,7 +92,10 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     if kafka_runner is not None:
         prebuilt[kafka_runner.projection.name] = kafka_runner
     service.followers = [(f, prebuilt.get(f.name) or node.runner(f.projection)) for f in registry]
-    service.observability = build_observability(node, clock)
+    kafka_servers = settings.kafka.servers if settings.kafka.enabled else None
+    rails = service.settlement.rails if service.settlement is not None else {}
+    checks = dependency_checks(ledger.ledger, rails, kafka_servers)
+    service.observability = build_observability(node, clock, checks)
     announcer = EventAnnouncer(node.database_url)
     node.app.new_events.subscribe(announcer.announce)
     service.closers.append(announcer.close)

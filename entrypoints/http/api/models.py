@@ -157,6 +157,10 @@ class Readiness(BaseModel):
     database: Literal["reachable", "unreachable"]
     head_position: int | None
     follower_lag: dict[str, int] = Field(description="events each follower is behind the head")
+    dependencies: dict[str, str] = Field(
+        default_factory=dict,
+        description="each dependency (ledger, rail:NAME, kafka): up, or down with the reason",
+    )
 
 
 class FieldError(BaseModel):

@@ -4,9 +4,10 @@ behind), without authentication, for orchestrators and load balancers."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from importlib import metadata
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from entrypoints.http.api.deps import Config, Reads
@@ -34,7 +35,7 @@ def healthz() -> Health:
     responses={503: {"model": Readiness, "description": "Not ready: see the body."}},
     summary="The database is reachable and followers keep up",
 )
-def readyz(reads: Reads, settings: Config) -> JSONResponse:
+def readyz(request: Request, reads: Reads, settings: Config) -> JSONResponse:
     try:
         reads.ping()
         head = reads.head_position()
@@ -49,13 +50,33 @@ def readyz(reads: Reads, settings: Config) -> JSONResponse:
             follower_lag={},
         )
         return JSONResponse(body.model_dump(), status_code=503)
+    dependencies = _check_dependencies(request)
     limit = settings.ready_max_lag
     ready = limit is None or all(behind <= limit for behind in lag.values())
+    ready = ready and all(state == "up" for state in dependencies.values())
     body = Readiness(
         status="ready" if ready else "not_ready",
         version=package_version(),
         database="reachable",
         head_position=head,
         follower_lag=lag,
+        dependencies=dependencies,
     )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+def _check_dependencies(request: Request) -> dict[str, str]:
+    """Runs the checks the service registered (`app.state.dependency_checks`): each raises when
+    its dependency cannot serve. `app.state.on_dependency(name, up)` hears every result."""
+    checks: dict[str, Callable[[], None]] = getattr(request.app.state, "dependency_checks", {})
+    report = getattr(request.app.state, "on_dependency", None)
+    states = {}
+    for name, check in sorted(checks.items()):
+        try:
+            check()
+            states[name] = "up"
+        except Exception as error:  # the body names the dependency and why, never a 500
+            states[name] = f"down: {type(error).__name__}: {error}"[:300]
+        if report is not None:
+            report(name, states[name] == "up")
+    return states
