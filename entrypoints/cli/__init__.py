@@ -45,8 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
-            if error.name == module_name:
-                continue  # a capability not installed in this build
+            missing = error.name or ""
+            if module_name == missing or module_name.startswith(missing + "."):
+                continue  # a capability not installed in this build (the image has no devtools)
             raise
         module.register(subparsers)
     return parser
