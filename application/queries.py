@@ -60,7 +60,8 @@ def settlements(
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     return _rows(
         database_url,
-        "SELECT settlement_id, peer_id, asset_code, amount, status, attempts, rail, tx_hash,"
+        # Constant names only; values are bound (bandit B608).
+        "SELECT settlement_id, peer_id, asset_code, amount, status, attempts, rail, tx_hash,"  # nosec B608
         " last_error,"
         " resolution, requested_at, updated_at, completed_at FROM settlements"
         + where

@@ -71,7 +71,8 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
             configured,
             web3_for,
             clock,
-            random.Random(),
+            # Retry jitter, not security (bandit B311).
+            random.Random(),  # nosec B311
             ledger_runner=ledger_runner,
             drive_ledger=False,
         )

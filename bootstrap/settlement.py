@@ -215,7 +215,8 @@ def build_settlement_process(
         progress,
         policy,
         clock,
-        rng or random.Random(),
+        # Retry jitter, not security (bandit B311).
+        rng or random.Random(),  # nosec B311
         onchain_mode=settings.settlement.onchain_mode,
     )
     executor = SettlementExecutor(

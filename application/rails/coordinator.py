@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 
 NOT_CONFIGURED = "not configured"
 DISABLED = "disabled"
-NO_TOKEN_NETWORK = "no token network"
+# A rail status text, not a password (bandit B105).
+NO_TOKEN_NETWORK = "no token network"  # nosec B105
 CIRCUIT_OPEN = "circuit open"
 PROBE_IN_FLIGHT = "probe in flight"
 

@@ -62,8 +62,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(module_name) if command is not None else None
         except ModuleNotFoundError as error:
-            if error.name == module_name:
-                continue  # a capability not installed in this build (devtools in the image)
+            missing = error.name or ""
+            if module_name == missing or module_name.startswith(missing + "."):
+                continue  # a capability not installed in this build (the image has no devtools)
             raise
         if module is not None:
             before = set(subparsers.choices)
