@@ -53,3 +53,12 @@ def test_every_alert_rule_names_an_exported_metric() -> None:
     queried = _queried(rules)
     assert len(queried) >= 8
     assert {n for n in queried if not _known(n, exported)} == set()
+
+
+def test_every_alert_links_to_a_runbook_section_that_exists() -> None:
+    rules = (DEPLOY / "prometheus/alerts.yml").read_text()
+    anchors = set(re.findall(r"runbook: docs/operations/incidents\.md#([a-z-]+)", rules))
+    incidents = (DEPLOY.parent / "docs/operations/incidents.md").read_text()
+    defined = set(re.findall(r'<a id="([a-z-]+)"></a>', incidents))
+    assert len(anchors) >= 8
+    assert anchors <= defined
