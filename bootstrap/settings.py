@@ -1,17 +1,29 @@
-"""Configuration: one pydantic settings object, read from the environment and passed in.
+"""Configuration: one pydantic settings object, read from the environment and a TOML file.
 
 Environment variables use the prefix SETTLE_ (nested sections with a double underscore,
-e.g. SETTLE_LEDGER__BACKEND); DATABASE_URL is also read without the prefix.
+e.g. SETTLE_LEDGER__BACKEND); DATABASE_URL is also read without the prefix. A TOML file
+(`SETTLE_CONFIG_FILE`, default `settle.toml` in the working directory when it exists; `settle init`
+writes one) gives the same settings as tables; the environment wins over the file.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 import psycopg.conninfo
 from pydantic import AliasChoices, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+)
 
 from adapters.evm.settings import ChainSettings
 from adapters.kafka.settings import KafkaSettings
@@ -50,6 +62,19 @@ class Settings(BaseSettings):
     claims: ClaimsSettings = ClaimsSettings()
     api: ApiSettings = ApiSettings()
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the TOML file: earlier ones win."""
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return init_settings, env_settings, toml, file_secret_settings
+
     @field_validator("database_url")
     @classmethod
     def _parseable_url(cls, value: str | None) -> str | None:
@@ -71,10 +96,48 @@ class ConfigurationError(Exception):
         super().__init__(f"configuration error: {setting}: {problem}")
 
 
+def config_file() -> Path | None:
+    """The TOML file to read: SETTLE_CONFIG_FILE, else ./settle.toml when it exists."""
+    named = os.environ.get("SETTLE_CONFIG_FILE")
+    if named:
+        return Path(named)
+    default = Path("settle.toml")
+    return default if default.exists() else None
+
+
+# SETTLE_ variables read by name outside the settings object (keys, failpoints, the file).
+_OTHER_VARIABLES = {"SETTLE_CONFIG_FILE", "SETTLE_FAILPOINTS", "SETTLE_CHAIN_KEYSTORE_PASSWORD"}
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """SETTLE_ variables that name no setting: most likely a typo, which would be ignored."""
+    env = os.environ if environ is None else environ
+    known = {name.upper() for name in Settings.model_fields}
+    chain = Settings.model_fields["chain"].default
+    extra = _OTHER_VARIABLES | {str(chain.private_key_env), str(chain.keystore_password_env)}
+    found = []
+    for name in sorted(env):
+        if not name.startswith("SETTLE_") or name in extra:
+            continue
+        if name.removeprefix("SETTLE_").split("__")[0] not in known:
+            found.append(name)
+    return found
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Reads settings from the environment; raises ConfigurationError naming the setting."""
+    """Reads settings from the environment and the TOML file; raises ConfigurationError naming
+    the setting (a missing named file, a malformed one, a value that is not valid JSON)."""
+    path = config_file()
+    if path is not None and os.environ.get("SETTLE_CONFIG_FILE") and not path.exists():
+        raise ConfigurationError("SETTLE_CONFIG_FILE", f"{path} does not exist")
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except SettingsError as error:
+        field = re.search(r'field "([^"]+)"', str(error))
+        name = "SETTLE_" + field.group(1).upper() if field else "settings"
+        raise ConfigurationError(name, "is not valid JSON (or TOML) for this setting") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigurationError(str(path), f"is not valid TOML: {error}") from None
     except ValidationError as error:
         first = error.errors()[0]
         location = ".".join(str(part) for part in first["loc"]) or "settings"

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("entrypoints.cli.audit", "recompute the tamper-evident event chain"),
     "anchor": ("entrypoints.cli.audit", "record and print the event chain's head"),
     "export": ("entrypoints.cli.audit", "chained events of a position range, for audit"),
+    "init": ("entrypoints.cli.init", "write a starting configuration file (settle.toml)"),
 }
 COMMAND_MODULES = list(dict.fromkeys(module for module, _ in COMMANDS.values()))
 
@@ -111,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported once a command is known to run, so --help and --version stay instant.
     from application.store import AlreadyExists, NotFound
     from bootstrap.logs import configure_logging
-    from bootstrap.settings import ConfigurationError, load_settings
+    from bootstrap.settings import ConfigurationError, load_settings, unknown_variables
     from domain.errors import DomainError
     from entrypoints.cli.output import BadInput
 
@@ -120,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as error:
         return fail(str(error), EXIT_USAGE)
     configure_logging(args.settings.log_level, args.settings.log_format, args.settings.node_id)
+    for name in unknown_variables():
+        logging.getLogger("settle").warning("unknown setting ignored", extra={"variable": name})
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         code: int = args.handler(args)
