@@ -212,6 +212,9 @@ class ReadSide:
         more = len(events) > size
         return Page(rows, encode_cursor([rows[-1]["version"]]) if more else None)
 
+    def all_history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        return _all_pages(lambda cursor: self.history(aggregate_id, limit=MAX_LIMIT, cursor=cursor))
+
     def ping(self) -> None:
         """Raises unless the database answers."""
         self._rows("SELECT 1 AS alive", [])
