@@ -4,6 +4,7 @@ and the receiving node can close on chain with the payer's latest proof and coll
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from web3 import Web3
@@ -124,6 +125,7 @@ def test_a_replayed_claim_is_a_duplicate_and_an_older_one_a_suspected_double_spe
         record_traffic(a, b, [3_000_000, 3_000_000], f"batch-{round_}")
         monitor.catch_up()
         a.process.executor.run_until_settled()
+        clock.advance(timedelta(seconds=1))  # the pages order by request time, then by id
     first, second = a.node.read_side().all_settlements()
     assert first["status"] == second["status"] == SettlementStatus.COMPLETED.value
     settlement = a.node.app.settlement(first["settlement_id"])
