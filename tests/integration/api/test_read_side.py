@@ -66,7 +66,7 @@ SETTLEMENTS = (
 def direct(node: Node, query: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
     """The rows plain SQL on its own connection finds: what the read side must answer."""
     with psycopg.connect(node.database_url, row_factory=dict_row) as conn:
-        return list(conn.execute(query, params).fetchall())  # type: ignore[call-overload]
+        return list(conn.execute(query, params).fetchall())
 
 
 def insert_channel(node: Node, peer: str, updated_at: datetime) -> None:
