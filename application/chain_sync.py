@@ -5,6 +5,7 @@ log as a Channel event keyed by (transaction hash, log index) — a log seen aga
 nothing — and saves the cursor after the batch. A crash between recording and saving the
 cursor re-reads logs that are then no-ops; an RPC outage leaves the cursor where it was.
 Channels a partner opened with us are created here, for the peer registered at that address.
+The cursor is kept behind the `ChainCursors` port (adapters/postgres/chain_cursors.py).
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
+from typing import Protocol
 from uuid import UUID
-
-import psycopg
 
 from application.app import SettlementApp
 from application.chain_ports import ChannelLog, LogSource
@@ -30,18 +30,26 @@ from domain.errors import IllegalTransition
 log = logging.getLogger(__name__)
 
 
+class ChainCursors(Protocol):
+    """Where the watcher of one token network has read up to: the next block to read."""
+
+    def next_block(self, chain_id: int, token_network: Address) -> int | None: ...
+
+    def save(self, chain_id: int, token_network: Address, next_block: int) -> None: ...
+
+
 class ChainSync:
     def __init__(
         self,
         app: SettlementApp,
-        database_url: str,
+        cursors: ChainCursors,
         directory: ChannelDirectory,
         rail: ChainRail,
         watcher: LogSource,
         start_block: int = 0,
     ) -> None:
         self.app = app
-        self.database_url = database_url
+        self.cursors = cursors
         self.directory = directory
         self.rail = rail
         self.watcher = watcher
@@ -50,22 +58,11 @@ class ChainSync:
         self._lock = threading.Lock()  # the watcher thread and on-demand syncs take turns
 
     def cursor(self) -> int:
-        with psycopg.connect(self.database_url) as conn:
-            row = conn.execute(
-                "SELECT next_block FROM chain_cursors WHERE chain_id = %s AND token_network = %s",
-                (self.rail.chain_id, str(Address(self.rail.token_network))),
-            ).fetchone()
-        return int(row[0]) if row else self.start_block
+        saved = self.cursors.next_block(self.rail.chain_id, Address(self.rail.token_network))
+        return self.start_block if saved is None else saved
 
     def _save_cursor(self, next_block: int) -> None:
-        with psycopg.connect(self.database_url) as conn:
-            conn.execute(
-                "INSERT INTO chain_cursors (chain_id, token_network, next_block)"
-                " VALUES (%s, %s, %s)"
-                " ON CONFLICT (chain_id, token_network) DO UPDATE"
-                " SET next_block = excluded.next_block, updated_at = now()",
-                (self.rail.chain_id, str(Address(self.rail.token_network)), next_block),
-            )
+        self.cursors.save(self.rail.chain_id, Address(self.rail.token_network), next_block)
 
     def sync_once(self) -> int:
         """Records every new log up to the safe head; returns how many were new facts."""

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
-from application import queries
 from application.app import SettlementApp
 from application.processes.ports import ClaimPort
 from domain.channel import Channel
@@ -23,8 +22,14 @@ from domain.peer_account import PeerAccount
 from domain.settlement import Settlement, SettlementStatus
 
 
-def dead_letters(database_url: str) -> list[dict[str, Any]]:
-    rows = queries.settlements(database_url, status=SettlementStatus.DEAD_LETTERED.value)
+class SettlementRows(Protocol):
+    """The settlements read model (projections.read_side.ReadSide answers it)."""
+
+    def all_settlements(self, *, status: str | None = None) -> list[dict[str, Any]]: ...
+
+
+def dead_letters(settlements: SettlementRows) -> list[dict[str, Any]]:
+    rows = settlements.all_settlements(status=SettlementStatus.DEAD_LETTERED.value)
     return [row for row in rows if row["resolution"] is None]
 
 

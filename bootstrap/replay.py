@@ -1,4 +1,8 @@
-"""Rebuild every read model from the first event into fresh tables; compare with the live ones."""
+"""Rebuild every read model from the first event into fresh tables; compare with the live ones.
+
+The fresh tables live in a private schema named in every statement (no search path is set), on a
+connection of the node's pool; the schema is dropped whatever happens.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +49,7 @@ def replay(node: Node) -> ReplayReport:
     for runner in node.read_model_runners():
         runner.catch_up(stop_at=head)
     schema = f"replay_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(node.database_url, autocommit=True) as conn:
+    with node.pool.connection() as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         try:
             for table in [*READ_MODEL_TABLES, "projection_tracking"]:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
+from psycopg.rows import tuple_row
+from psycopg_pool import ConnectionPool
 from web3 import EthereumTesterProvider, Web3
 
 from adapters.claims.client import claim_sender
@@ -26,6 +27,7 @@ from adapters.evm.token import TokenClient
 from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import NonceManager, TransactionSender
 from adapters.evm.watcher import ChainWatcher
+from adapters.postgres.chain_cursors import PostgresChainCursors
 from adapters.signing.signer import Signer
 from application.chain_sync import ChainSync, ChainSyncs
 from application.chain_transactions import ChainTransactions
@@ -45,8 +47,10 @@ from bootstrap.node import Node
 from domain.settlement import Settlement
 from entrypoints.http.claims_server import ClaimServer
 from projections.balances import BalancesProjection
+from projections.channel_queries import ChannelQueries
 from projections.channels import ChannelsProjection
 from projections.runner import ProjectionRunner
+from projections.settlement_queries import SettlementQueries
 from projections.settlements import SettlementsProjection
 
 log = logging.getLogger(__name__)
@@ -55,14 +59,14 @@ log = logging.getLogger(__name__)
 class LedgerProgress:
     """Whether the ledger-postings follower has posted a settlement's recorded events."""
 
-    def __init__(self, runner: ProjectionRunner, database_url: str, drive: bool) -> None:
+    def __init__(self, runner: ProjectionRunner, pool: ConnectionPool[Any], drive: bool) -> None:
         self.runner = runner
-        self.database_url = database_url
+        self.pool = pool
         self.drive = drive  # catch the follower up here (no separate thread runs it)
 
     def caught_up_with(self, settlement: Settlement) -> bool:
-        with psycopg.connect(self.database_url) as conn:
-            row = conn.execute(
+        with self.pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+            row = cursor.execute(
                 "SELECT max(notification_id) FROM settlementledger_events WHERE originator_id = %s",
                 (settlement.id,),
             ).fetchone()
@@ -172,13 +176,14 @@ def build_settlement_process(
     rails = RailRegistry({name: rail for name, (rail, _) in connected.items()})
     coordinator = RailCoordinator(settings.rails.model_copy(update={"rails": rail_configs}), clock)
     directory = ChannelDirectory(
-        node.database_url,
-        node.runner(ChannelsProjection()),
-        node.runner(BalancesProjection()),
+        ChannelQueries(
+            node.pool, node.runner(ChannelsProjection()), node.runner(BalancesProjection())
+        )
     )
+    cursors = PostgresChainCursors(node.pool)
     syncs = ChainSyncs(
         [
-            ChainSync(node.app, node.database_url, directory, rail, watcher)
+            ChainSync(node.app, cursors, directory, rail, watcher)
             for rail, watcher in connected.values()
         ]
     )
@@ -204,9 +209,7 @@ def build_settlement_process(
         pause_on_double_spend=settings.claims.pause_on_double_spend,
     )
     policy = RetryPolicy.from_settings(settings.settlement)
-    progress = (
-        LedgerProgress(ledger_runner, node.database_url, drive_ledger) if ledger_runner else None
-    )
+    progress = LedgerProgress(ledger_runner, node.pool, drive_ledger) if ledger_runner else None
     steps = SettlementSteps(
         node.app,
         channels,
@@ -221,8 +224,7 @@ def build_settlement_process(
     )
     executor = SettlementExecutor(
         steps,
-        node.runner(SettlementsProjection()),
-        node.database_url,
+        SettlementQueries(node.pool, node.runner(SettlementsProjection())),
         clock,
         workers=settings.settlement.workers,
         queue_size=settings.settlement.queue_size,

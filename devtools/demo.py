@@ -25,14 +25,15 @@ from adapters.ledger.factory import build_chart, build_ledger
 from adapters.ledger.reconcile import compare_balances
 from adapters.postgres.embedded import ensure_database
 from adapters.signing.local_key import LocalKeySigner
-from application import queries
 from application.processes.settlement_monitor import SettlementMonitor
+from application.settings import ClaimsSettings
 from bootstrap.node import Node, open_node
 from bootstrap.replay import replay
 from bootstrap.service import ledger_projection
 from bootstrap.settings import Settings
 from bootstrap.settlement import SettlementProcess, build_settlement_process
 from devtools.dev_chain import DevelopmentRails, deploy_rails, fund_participant
+from domain.address import Address
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry
 
@@ -103,11 +104,12 @@ class Demo:
         admin = psycopg.conninfo.conninfo_to_dict(self.node.database_url)
         # Named after our database, so the peers' books live and go with ours.
         database = f"{admin['dbname']}_peer_{name}"
-        ensure_database(psycopg.conninfo.make_conninfo(**{**admin, "dbname": "postgres"}), database)
-        url = psycopg.conninfo.make_conninfo(**{**admin, "dbname": database})
-        settings = Settings(
-            database_url=url, node_id=name, claims={"tokens": {self.node.settings.node_id: token}}
+        ensure_database(
+            psycopg.conninfo.make_conninfo("", **{**admin, "dbname": "postgres"}), database
         )
+        url = psycopg.conninfo.make_conninfo("", **{**admin, "dbname": database})
+        claims = ClaimsSettings.model_validate({"tokens": {self.node.settings.node_id: token}})
+        settings = Settings(database_url=url, node_id=name, claims=claims)
         node = open_node(settings)
         signer = LocalKeySigner(Account.create())
         process = self._process(node, signer)
@@ -128,7 +130,7 @@ class Demo:
         provisioner = self.node.runner(self.us.provisioner)
         provisioner.catch_up()
         self.node.catch_up_read_models()
-        opened = [c for c in queries.channels(self.node.database_url) if c["state"] == "opened"]
+        opened = [c for c in self.node.read_side().all_channels() if c["state"] == "opened"]
         self.say(f"channels opened at registration: {len(opened)} (each with a deposit)")
 
     def _befriend(self, node: Node, peer: str, address: str, url: str) -> None:
@@ -176,7 +178,7 @@ class Demo:
             monitor.catch_up()
             self.us.executor.run_until_settled()
             self.node.catch_up_read_models()
-            now = len(queries.settlements(self.node.database_url))
+            now = len(self.node.read_side().all_settlements())
             if now == requested:
                 break
             requested = now
@@ -188,7 +190,7 @@ class Demo:
         ledger = build_ledger(self.node.settings.ledger, self.node.database_url)
         try:
             self.node.runner(ledger_projection(self.node)).catch_up()
-            rows = queries.balances(self.node.database_url)
+            rows = self.node.read_side().all_balances()
             compared = compare_balances(ledger, build_chart(self.node.settings.ledger), rows)
             checks["ledger equals the balances read model"] = all(c.matches for c in compared)
         finally:
@@ -198,7 +200,7 @@ class Demo:
         agree = True
         for name, peer in self.peers.items():
             peer.node.catch_up_read_models()
-            [theirs] = queries.balances(peer.node.database_url)
+            [theirs] = peer.node.read_side().all_balances()
             agree &= int(theirs["receivable"]) == int(ours[name]["payable"]) + int(
                 ours[name]["in_flight"]
             )
@@ -208,12 +210,12 @@ class Demo:
 
     def _chain_agrees(self) -> bool:
         assert self.us is not None
-        for row in queries.channels(self.node.database_url):
+        for row in self.node.read_side().all_channels():
             rail = next(
                 (
                     r
                     for r in self.us.rails.values()
-                    if r.token_network.lower() == str(row["token_network"]).lower()
+                    if Address(r.token_network) == Address(row["token_network"])
                 ),
                 None,
             )
@@ -232,4 +234,4 @@ class Demo:
 
 
 def settlement_rows(node: Node, since: Any = None) -> list[dict[str, Any]]:
-    return queries.settlements(node.database_url)
+    return node.read_side().all_settlements()

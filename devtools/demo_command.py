@@ -9,7 +9,6 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from application import queries
 from application.clock import system_clock
 from bootstrap.node import open_node
 from devtools.demo import PEERS, Demo, DemoReport
@@ -48,11 +47,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 f" thresholds crossed: {report.crossings}"
             )
             demo.settle()
-            settlements = queries.settlements(node.database_url)
+            settlements = node.read_side().all_settlements()
             done = [s for s in settlements if s["status"] == "completed"]
             console.print(f"settlements: {len(settlements)} requested, {len(done)} completed")
             report.checks = demo.check()
-            balances = queries.balances(node.database_url)
+            balances = node.read_side().all_balances()
             balances = [
                 {k: b[k] for k in ("peer_id", "asset_code", "payable", "receivable", "in_flight")}
                 for b in balances

@@ -17,6 +17,7 @@ from typing import IO, Any
 from uuid import UUID
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from projections.event_chain import ALGORITHM, EVENTS_TABLE, chain_head
 
@@ -35,12 +36,13 @@ CSV_COLUMNS = (
 
 def peer_aggregate_ids(conn: psycopg.Connection[Any], peer_id: str) -> set[UUID]:
     """The peer's accounts, channels and settlements, from the (caught-up) read models."""
-    rows = conn.execute(
-        "SELECT account_id FROM balances WHERE peer_id = %(p)s"
-        " UNION SELECT channel_id FROM channels WHERE peer_id = %(p)s"
-        " UNION SELECT settlement_id FROM settlements WHERE peer_id = %(p)s",
-        {"p": peer_id},
-    ).fetchall()
+    with conn.cursor(row_factory=tuple_row) as cursor:
+        rows = cursor.execute(
+            "SELECT account_id FROM balances WHERE peer_id = %(p)s"
+            " UNION SELECT channel_id FROM channels WHERE peer_id = %(p)s"
+            " UNION SELECT settlement_id FROM settlements WHERE peer_id = %(p)s",
+            {"p": peer_id},
+        ).fetchall()
     return {row[0] for row in rows}
 
 
@@ -50,7 +52,7 @@ def export_records(
     """The records of positions `start`..`stop` (inclusive), read in one snapshot."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        with conn.cursor() as cursor:
+        with conn.cursor(row_factory=tuple_row) as cursor:
             before = chain_head(cursor, before=start)
             head = chain_head(cursor)
         yield {
@@ -59,7 +61,7 @@ def export_records(
             "position": before.position,
             "chain_hash": before.chain_hash.hex(),
         }
-        with conn.cursor(name="audit_export") as rows:
+        with conn.cursor(name="audit_export", row_factory=tuple_row) as rows:
             rows.itersize = 2000
             rows.execute(
                 # Constant names only; values are bound (bandit B608).

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from projections.event_chain import EVENTS_TABLE, ChainLink, chain_hash, chain_head, event_hash
 
@@ -43,7 +44,7 @@ class VerifyReport:
 def _stream(
     conn: psycopg.Connection[Any], name: str, query: str, start: int
 ) -> Generator[Any, None, None]:
-    with conn.cursor(name=name) as cursor:
+    with conn.cursor(name=name, row_factory=tuple_row) as cursor:
         cursor.itersize = _FETCH
         cursor.execute(query, (start,))
         yield from cursor
@@ -53,7 +54,7 @@ class _Finder:
     """Looks up where an event identity is, in the events table or in the chain."""
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self.cursor = conn.cursor()
+        self.cursor = conn.cursor(row_factory=tuple_row)
 
     def in_chain(self, originator_id: Any, version: int) -> int | None:
         self.cursor.execute(
@@ -83,7 +84,7 @@ def verify_chain(
     """Checks positions from `start` (the chain up to `start` is taken as recorded)."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        with conn.cursor() as cursor:
+        with conn.cursor(row_factory=tuple_row) as cursor:
             previous = chain_head(cursor, before=start).chain_hash
             report = VerifyReport(start=start, head=chain_head(cursor))
             cursor.execute(

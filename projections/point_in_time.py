@@ -1,9 +1,11 @@
 """Read models as they were at a past position or time, rebuilt from the events alone.
 
 The live read-model projections are run over the events up to the position into a private,
-temporary schema; the caller queries it with the same queries as the live tables (a database URL
-whose search path is that schema), and the schema is dropped afterwards. Running the very same
-projection code is what makes the result equal to what the read models showed then.
+temporary schema; the caller queries it with the same queries as the live tables (a `ReadSide`
+scoped to that schema, which names its tables with the schema, so no pooled connection's search
+path is ever changed), and the schema is dropped afterwards. Running the very same projection code
+is what makes the result equal to what the read models showed then. Connections come from the
+node's pool, each held only for one step (create and replay, then drop).
 
 A time is turned into a position through the event chain (`audit_event_chain.recorded_at`, the
 events' own timestamps): the state as of TIME is the state after every event before the first one
@@ -19,8 +21,9 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-import psycopg.conninfo
 from psycopg import sql
+from psycopg.rows import tuple_row
+from psycopg_pool import ConnectionPool
 
 from projections.balances import BalancesProjection
 from projections.channels import ChannelsProjection
@@ -39,13 +42,14 @@ class PositionOutOfRange(Exception):
         super().__init__(f"position {position} is beyond the last event ({head})")
 
 
-def position_as_of(conn: psycopg.Connection[Any], at: datetime) -> int:
+def position_as_of(pool: ConnectionPool[Any], at: datetime) -> int:
     """The last position of the prefix of events recorded at or before `at` (0 if none)."""
-    row = conn.execute(
-        "SELECT (SELECT min(position) FROM audit_event_chain WHERE recorded_at > %s),"
-        " (SELECT coalesce(max(position), 0) FROM audit_event_chain)",
-        (at,),
-    ).fetchone()
+    with pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+        row = cursor.execute(
+            "SELECT (SELECT min(position) FROM audit_event_chain WHERE recorded_at > %s),"
+            " (SELECT coalesce(max(position), 0) FROM audit_event_chain)",
+            (at,),
+        ).fetchone()
     assert row is not None
     first_after, head = row
     return int(head) if first_after is None else int(first_after) - 1
@@ -57,26 +61,31 @@ def _projections(schema: str) -> list[Projection]:
 
 @contextmanager
 def read_models_at(
-    app: EventSource, database_url: str, position: int, *, batch_size: int = 1000
+    app: EventSource, pool: ConnectionPool[Any], position: int, *, batch_size: int = 1000
 ) -> Iterator[str]:
-    """Yields a database URL on which the read-model tables are as they were at `position`."""
+    """Yields the name of a schema whose read-model tables are as they were at `position`."""
     head = int(app.recorder.max_notification_id() or 0)
     if position > head:
         raise PositionOutOfRange(position, head)
     schema = f"asof_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with pool.connection() as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        try:
-            with conn.transaction(), conn.cursor() as cursor:
-                for table in READ_MODEL_TABLES:
-                    cursor.execute(
-                        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(
-                            sql.Identifier(schema, table), sql.Identifier("public", table)
-                        )
+    try:
+        with (
+            pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor(row_factory=tuple_row) as cursor,
+        ):
+            for table in READ_MODEL_TABLES:
+                cursor.execute(
+                    sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(
+                        sql.Identifier(schema, table), sql.Identifier("public", table)
                     )
-                _replay(app, cursor, _projections(schema), position, batch_size)
-            yield psycopg.conninfo.make_conninfo(database_url, options=f"-c search_path={schema}")
-        finally:
+                )
+            _replay(app, cursor, _projections(schema), position, batch_size)
+        yield schema
+    finally:
+        with pool.connection() as conn:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 

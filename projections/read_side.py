@@ -1,19 +1,23 @@
 """Every read-model query the CLI and the HTTP API answer, on the application's own pool.
 
-The SQL and filters are those of `application.queries`; what is new is the one connection pool
-(no connection per query) and keyset pagination: each page is ordered by a unique key and the
-cursor is the last row's key, opaque to callers, so a page costs an index scan however deep it is.
+One connection pool (no connection per query) and keyset pagination: each page is ordered by a
+unique key and the cursor is the last row's key, opaque to callers, so a page costs an index scan
+however deep it is. The CLI, which prints whole lists, follows the pages (`all_*`). A read side
+scoped to another schema reads the read models rebuilt there (projections/point_in_time.py); the
+tables are named with their schema, so no connection's search path is ever changed.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from domain.errors import InvalidField
@@ -68,41 +72,45 @@ def check_limit(limit: int | None) -> int:
 
 _BALANCES = (
     "SELECT peer_id, asset_code, asset_scale, payable, receivable, in_flight, paused,"
-    " last_settlement_id, last_settlement_at FROM balances"
+    " last_settlement_id, last_settlement_at FROM {}"
 )
 _CHANNELS = (
     "SELECT channel_id, peer_id, asset_code, chain_id, token_network, onchain_id, state,"
     " our_deposit, partner_deposit, our_nonce, our_transferred, partner_nonce,"
-    " partner_transferred, updated_at FROM channels"
+    " partner_transferred, updated_at FROM {}"
 )
 _SETTLEMENTS = (
     "SELECT settlement_id, peer_id, asset_code, amount, status, attempts, rail, tx_hash,"
-    " last_error, resolution, requested_at, updated_at, completed_at FROM settlements"
+    " last_error, resolution, requested_at, updated_at, completed_at FROM {}"
 )
 
 
 class ReadSide:
     """Read-model queries and the followers' positions, each on a pooled connection."""
 
-    def __init__(self, pool: ConnectionPool[Any], history: EventHistory) -> None:
+    def __init__(
+        self, pool: ConnectionPool[Any], history: EventHistory, *, schema: str = "public"
+    ) -> None:
         self._pool = pool
         self._history = history
+        self._schema = schema
 
-    def _rows(self, query: str, params: list[Any]) -> list[dict[str, Any]]:
+    def _rows(self, query: sql.Composable | str, params: list[Any]) -> list[dict[str, Any]]:
         with self._pool.connection() as conn, conn.cursor() as cursor:
-            cursor.execute(query, params)
+            cursor.execute(sql.SQL(query) if isinstance(query, str) else query, params)
             return [dict(row) for row in cursor.fetchall()]
 
     def _page(
         self,
-        select: str,
+        select: tuple[str, str],
         clauses: list[str],
         params: list[Any],
         key: tuple[str, ...],
         limit: int | None,
         cursor: str | None,
     ) -> Page:
-        """Rows after the cursor's key, ordered by `key` (unique), at most `limit` of them."""
+        """Rows after the cursor's key, ordered by `key` (unique), at most `limit` of them.
+        `select` is the query's template and the table it reads (in this side's schema)."""
         size = check_limit(limit)
         clauses, params = list(clauses), list(params)
         if cursor is not None:
@@ -110,9 +118,11 @@ class ReadSide:
             clauses.append(f"({', '.join(key)}) > ({', '.join(['%s'] * len(key))})")
             params.extend(after)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        rows = self._rows(
-            f"{select}{where} ORDER BY {', '.join(key)} LIMIT %s", [*params, size + 1]
+        template, table = select
+        query = sql.SQL(f"{template}{where} ORDER BY {', '.join(key)} LIMIT %s").format(
+            sql.Identifier(self._schema, table)
         )
+        rows = self._rows(query, [*params, size + 1])
         if len(rows) <= size:
             return Page(rows, None)
         rows = rows[:size]
@@ -122,7 +132,8 @@ class ReadSide:
         self, peer_id: str | None = None, *, limit: int | None = None, cursor: str | None = None
     ) -> Page:
         clauses, params = ([], []) if peer_id is None else (["peer_id = %s"], [peer_id])
-        return self._page(_BALANCES, clauses, params, ("peer_id", "asset_code"), limit, cursor)
+        key = ("peer_id", "asset_code")
+        return self._page((_BALANCES, "balances"), clauses, params, key, limit, cursor)
 
     def channels(
         self, peer_id: str | None = None, *, limit: int | None = None, cursor: str | None = None
@@ -130,7 +141,7 @@ class ReadSide:
         """Channels by peer, then by last change; a channel changed while paging may move on."""
         clauses, params = ([], []) if peer_id is None else (["peer_id = %s"], [peer_id])
         key = ("peer_id", "updated_at", "channel_id")
-        return self._page(_CHANNELS, clauses, params, key, limit, cursor)
+        return self._page((_CHANNELS, "channels"), clauses, params, key, limit, cursor)
 
     def settlements(
         self,
@@ -157,7 +168,33 @@ class ReadSide:
             clauses.append("NOT (status = ANY(%s)) AND updated_at < %s")
             params.extend([[s.value for s in TERMINAL], now - stuck_for])
         key = ("requested_at", "settlement_id")
-        return self._page(_SETTLEMENTS, clauses, params, key, limit, cursor)
+        return self._page((_SETTLEMENTS, "settlements"), clauses, params, key, limit, cursor)
+
+    def all_balances(self, peer_id: str | None = None) -> list[dict[str, Any]]:
+        """Every balance row (of one peer, if given): all the pages, in page order."""
+        return _all_pages(lambda cursor: self.balances(peer_id, limit=MAX_LIMIT, cursor=cursor))
+
+    def all_channels(self, peer_id: str | None = None) -> list[dict[str, Any]]:
+        return _all_pages(lambda cursor: self.channels(peer_id, limit=MAX_LIMIT, cursor=cursor))
+
+    def all_settlements(
+        self,
+        *,
+        status: str | None = None,
+        peer_id: str | None = None,
+        stuck_for: timedelta | None = None,
+        now: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        return _all_pages(
+            lambda cursor: self.settlements(
+                status=status,
+                peer_id=peer_id,
+                stuck_for=stuck_for,
+                now=now,
+                limit=MAX_LIMIT,
+                cursor=cursor,
+            )
+        )
 
     def history(
         self, aggregate_id: UUID, *, limit: int | None = None, cursor: str | None = None
@@ -174,6 +211,9 @@ class ReadSide:
         rows = [_event_row(e) for e in events[:size]]
         more = len(events) > size
         return Page(rows, encode_cursor([rows[-1]["version"]]) if more else None)
+
+    def all_history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        return _all_pages(lambda cursor: self.history(aggregate_id, limit=MAX_LIMIT, cursor=cursor))
 
     def ping(self) -> None:
         """Raises unless the database answers."""
@@ -199,6 +239,17 @@ def _event_row(event: Any) -> dict[str, Any]:
         "recorded_at": event.timestamp,
         "payload": {k: v for k, v in vars(event).items() if k not in _EVENT_FIELDS},
     }
+
+
+def _all_pages(fetch: Callable[[str | None], Page]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        rows.extend(page.rows)
+        if page.next_cursor is None:
+            return rows
+        cursor = page.next_cursor
 
 
 def _key_text(value: Any) -> str:

@@ -7,6 +7,7 @@ leaves settlements recorded at their last step, and the next start finds them ag
 Shutdown is graceful: workers finish the step in hand (each step is one atomic save), and
 whatever is still queued stays parked in the store. Each periodic pass also has the monitor
 sweep the accounts, so an account that is due gets its settlement even if no event said so.
+The searches are behind the `SettlementWork` port (projections/settlement_queries.py).
 """
 
 from __future__ import annotations
@@ -16,25 +17,28 @@ import queue
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
-import psycopg
-
-from application.processes.settlement_monitor import SettlementMonitor
+from application.processes.settlement_monitor import PayableAccounts, SettlementMonitor
 from application.processes.settlement_steps import Progress, SettlementSteps
-from domain.settlement import TERMINAL
-from projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
+
+
+class SettlementWork(PayableAccounts, Protocol):
+    """Where the executor finds work: settlements due now, and those stuck (read models)."""
+
+    def due_settlements(self, now: datetime) -> list[UUID]: ...
+
+    def stuck_settlements(self, now: datetime, unchanged_for: timedelta) -> list[UUID]: ...
 
 
 class SettlementExecutor:
     def __init__(
         self,
         steps: SettlementSteps[Any],
-        settlements_runner: ProjectionRunner,
-        database_url: str,
+        work: SettlementWork,
         clock: Callable[[], datetime],
         *,
         workers: int = 4,
@@ -44,8 +48,7 @@ class SettlementExecutor:
         monitor: SettlementMonitor | None = None,
     ) -> None:
         self.steps = steps
-        self.settlements_runner = settlements_runner
-        self.database_url = database_url
+        self.work = work
         self.clock = clock
         self.workers = workers
         self.queue: queue.Queue[UUID] = queue.Queue(maxsize=queue_size)
@@ -62,14 +65,7 @@ class SettlementExecutor:
 
     def due_settlements(self) -> list[UUID]:
         """Active settlements whose next attempt is due, oldest first."""
-        self.settlements_runner.catch_up()
-        with psycopg.connect(self.database_url) as conn:
-            rows = conn.execute(
-                "SELECT settlement_id FROM settlements WHERE NOT (status = ANY(%s))"
-                " AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY requested_at",
-                ([s.value for s in TERMINAL], self.clock()),
-            ).fetchall()
-        return [row[0] for row in rows]
+        return self.work.due_settlements(self.clock())
 
     def submit(self, settlement_id: UUID) -> bool:
         """Queues a settlement unless it is already queued or in hand, or the queue is full."""
@@ -152,7 +148,7 @@ class SettlementExecutor:
                     log.warning("settlement executor not allowed on; stopping")
                     return
                 try:
-                    self.monitor.sweep(self.database_url)
+                    self.monitor.sweep(self.work)
                     self.scan()
                     self.handle_stuck()
                 except Exception:
@@ -175,16 +171,10 @@ class SettlementExecutor:
     def handle_stuck(self) -> int:
         """Settlements with no progress for `stuck_after`: resumed, or timed out by policy. One
         waiting out its backoff is not stuck: its retries have their own budget."""
-        now = self.clock()
-        with psycopg.connect(self.database_url) as conn:
-            rows: list[Any] = conn.execute(
-                "SELECT settlement_id FROM settlements WHERE NOT (status = ANY(%s))"
-                " AND updated_at < %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s)",
-                ([s.value for s in TERMINAL], now - self.stuck_after, now),
-            ).fetchall()
-        for (settlement_id,) in rows:
+        stuck = self.work.stuck_settlements(self.clock(), self.stuck_after)
+        for settlement_id in stuck:
             if self.stuck_action == "time_out":
                 self.steps.time_out(settlement_id)
             else:
                 self.submit(settlement_id)
-        return len(rows)
+        return len(stuck)

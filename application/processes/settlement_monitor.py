@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import psycopg
@@ -45,6 +45,12 @@ SETTLEMENT_TRIGGERS = (
 )
 
 
+class PayableAccounts(Protocol):
+    """The accounts worth a look: something payable and not paused (from the read models)."""
+
+    def payable_accounts(self) -> list[UUID]: ...
+
+
 class SettlementMonitor(Projection):
     name = "settlement_monitor"
 
@@ -71,14 +77,12 @@ class SettlementMonitor(Projection):
             )
         return settlement_id
 
-    def sweep(self, database_url: str) -> int:
-        """Considers every account with something payable (from the balances read model, which
-        only narrows the search: each decision is on the account's own state)."""
-        with psycopg.connect(database_url) as conn:
-            rows = conn.execute(
-                "SELECT account_id FROM balances WHERE payable > 0 AND NOT paused"
-            ).fetchall()
-        return sum(self.consider(row[0]) is not None for row in rows)
+    def sweep(self, accounts: PayableAccounts) -> int:
+        """Considers every account with something payable (the read model only narrows the
+        search: each decision is on the account's own state)."""
+        return sum(
+            self.consider(account_id) is not None for account_id in accounts.payable_accounts()
+        )
 
     def _account_of(self, event: Any) -> UUID | None:
         if isinstance(event, ACCOUNT_TRIGGERS):

@@ -2,7 +2,8 @@
 
 `settle verify` exits 0 when the chain holds and 1 with the first broken position and what is
 wrong there; `settle anchor` records (and prints) the chain head; `settle export` writes chained
-events with their hashes for tools/verify_export.py. Each first brings the chain up to the head.
+events with their hashes for tools/verify_export.py. Each first brings the chain up to the head,
+and reads on a connection of the node's pool.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bootstrap.node import Node, open_node
@@ -69,7 +71,7 @@ def catch_up_chain(node: Node) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     with open_node(args.settings) as node:
         catch_up_chain(node)
-        with psycopg.connect(node.database_url, autocommit=True) as conn:
+        with node.pool.connection() as conn:
             report = _verify_with_progress(conn, args.start, show=not args.json)
     broken = report.broken
     summary = {
@@ -98,7 +100,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def _verify_with_progress(conn: psycopg.Connection[Any], start: int, show: bool) -> VerifyReport:
     if not (show and sys.stderr.isatty()):
         return verify_chain(conn, start)
-    with conn.cursor() as cursor:
+    with conn.cursor(row_factory=tuple_row) as cursor:
         total = max(chain_head(cursor).position - start + 1, 0)
     columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, transient=True) as progress:
@@ -109,7 +111,7 @@ def _verify_with_progress(conn: psycopg.Connection[Any], start: int, show: bool)
 def cmd_anchor(args: argparse.Namespace) -> int:
     with open_node(args.settings) as node:
         catch_up_chain(node)
-        with psycopg.connect(node.database_url, autocommit=True) as conn, conn.cursor() as cursor:
+        with node.pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
             head = chain_head(cursor)
             cursor.execute(
                 "INSERT INTO audit_anchors (position, chain_hash, note) VALUES (%s, %s, %s)"
@@ -125,7 +127,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ConfigurationError("--to", f"{args.stop} is before --from {args.start}")
     with open_node(args.settings) as node:
         catch_up_chain(node)
-        with psycopg.connect(node.database_url, autocommit=True) as conn:
+        with node.pool.connection() as conn:
             only = None
             if args.peer is not None:
                 node.catch_up_read_models()

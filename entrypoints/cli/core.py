@@ -2,6 +2,7 @@
 
 balances, channels and settlements also answer for the past (--as-of TIME, --at-position N):
 then the read models are rebuilt from the events up to that point (projections/point_in_time.py).
+Every read goes through the node's read side, on its one pool.
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import psycopg
-
 from adapters.postgres.migrations import apply_migrations
-from application import queries
 from application.clock import system_clock
 from bootstrap import service
 from bootstrap.node import Node, database_url_for, open_node
@@ -29,10 +27,10 @@ from domain.settlement import SettlementStatus
 from entrypoints.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, emit_object, fail
 from projections.event_chain import EventChainProjection
 from projections.point_in_time import PositionOutOfRange, position_as_of, read_models_at
+from projections.read_side import ReadSide
 
 _AGE = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_EVENT_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
 def parse_age(text: str) -> timedelta:
@@ -106,44 +104,42 @@ def parse_time(text: str) -> datetime:
 
 
 @contextmanager
-def _read_models(node: Node, args: argparse.Namespace) -> Iterator[str]:
+def _read_models(node: Node, args: argparse.Namespace) -> Iterator[ReadSide]:
     """The live read models (caught up), or, with --as-of/--at-position, those of the past."""
     if args.as_of is None and args.at_position is None:
         node.catch_up_read_models()
-        yield node.database_url
+        yield node.read_side()
         return
     position = args.at_position
     if args.as_of is not None:
         node.runner(EventChainProjection()).catch_up()
-        with psycopg.connect(node.database_url) as conn:
-            position = position_as_of(conn, args.as_of)
+        position = position_as_of(node.pool, args.as_of)
     elif position < 0:
         raise ConfigurationError("--at-position", f"{position} is not a position (0 or more)")
     try:
         batch = node.settings.projection_batch_size
-        with read_models_at(node.app, node.database_url, position, batch_size=batch) as url:
-            yield url
+        with read_models_at(node.app, node.pool, position, batch_size=batch) as schema:
+            yield ReadSide(node.pool, node.app, schema=schema)
     except PositionOutOfRange as error:
         raise ConfigurationError("--at-position", str(error)) from None
 
 
 def cmd_balances(args: argparse.Namespace) -> int:
-    with open_node(args.settings) as node, _read_models(node, args) as url:
-        emit(queries.balances(url, args.peer), as_json=args.json, title="balances")
+    with open_node(args.settings) as node, _read_models(node, args) as reads:
+        emit(reads.all_balances(args.peer), as_json=args.json, title="balances")
     return EXIT_OK
 
 
 def cmd_channels(args: argparse.Namespace) -> int:
-    with open_node(args.settings) as node, _read_models(node, args) as url:
-        emit(queries.channels(url), as_json=args.json, title="channels")
+    with open_node(args.settings) as node, _read_models(node, args) as reads:
+        emit(reads.all_channels(), as_json=args.json, title="channels")
     return EXIT_OK
 
 
 def cmd_settlements(args: argparse.Namespace) -> int:
     stuck = parse_age(args.stuck) if args.stuck else None
-    with open_node(args.settings) as node, _read_models(node, args) as url:
-        rows = queries.settlements(
-            url,
+    with open_node(args.settings) as node, _read_models(node, args) as reads:
+        rows = reads.all_settlements(
             status=args.status,
             peer_id=args.peer,
             stuck_for=stuck,
@@ -156,18 +152,9 @@ def cmd_settlements(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     aggregate_id = _parse_aggregate_id(args.id)
     with open_node(args.settings) as node:
-        events = node.app.history(aggregate_id)
-        if not events:
+        rows = node.read_side().all_history(aggregate_id)
+        if not rows:
             return fail(f"history: no events for id {args.id!r}", EXIT_FAILURE)
-        rows = [
-            {
-                "version": e.originator_version,
-                "event": type(e).__qualname__,
-                "recorded_at": e.timestamp,
-                "payload": {k: v for k, v in vars(e).items() if k not in _EVENT_FIELDS},
-            }
-            for e in events
-        ]
         emit(rows, as_json=args.json, title=f"history of {aggregate_id}")
     return EXIT_OK
 

@@ -35,7 +35,7 @@ def _uuid(text: str) -> UUID:
 def cmd_list(args: argparse.Namespace) -> int:
     with open_node(args.settings) as node:
         node.catch_up_read_models()
-        emit(dead_letters(node.database_url), as_json=args.json, title="dead letters")
+        emit(dead_letters(node.read_side()), as_json=args.json, title="dead letters")
     return EXIT_OK
 
 

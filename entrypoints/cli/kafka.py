@@ -125,10 +125,8 @@ def run_consume(args: argparse.Namespace) -> int:
 
 
 def _check(settings: Settings, view: BalanceView, *, as_json: bool) -> int:
-    from application.queries import balances
-
     with open_node(settings) as node:
-        ledger = {(r["peer_id"], r["asset_code"]): r for r in balances(node.database_url)}
+        ledger = {(r["peer_id"], r["asset_code"]): r for r in node.read_side().all_balances()}
     ours = view.balances()
     differences = []
     for key in sorted(set(ledger) | set(ours)):

@@ -12,7 +12,6 @@ from typing import Any
 from adapters.ledger.errors import LedgerUnavailable, UnknownAsset
 from adapters.ledger.factory import build_chart, build_ledger
 from adapters.ledger.reconcile import compare_balances
-from application import queries
 from bootstrap.node import open_node
 from entrypoints.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, fail
 from projections.ledger_postings import LedgerPostingsProjection
@@ -34,7 +33,7 @@ def cmd_balances(args: argparse.Namespace) -> int:
             chart = build_chart(settings)
             node.runner(LedgerPostingsProjection(ledger, chart)).catch_up()
             node.catch_up_read_models()
-            rows = queries.balances(node.database_url, args.peer)
+            rows = node.read_side().all_balances(args.peer)
             comparisons = compare_balances(ledger, chart, rows)
         except UnknownAsset as error:
             return fail(str(error), EXIT_USAGE)

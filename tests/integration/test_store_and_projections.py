@@ -7,7 +7,6 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from application import queries
 from application.app import SettlementApp
 from application.clock import ManualClock
 from application.processes.settlement_monitor import SettlementMonitor
@@ -81,7 +80,7 @@ def test_balances_projection_applies_each_event_once_across_restarts(node: Node)
     assert restarted.catch_up() == 31 - 7
     assert restarted.catch_up() == 0
     record_many(node.app, "bob", 0)
-    [row] = queries.balances(node.database_url)
+    [row] = node.read_side().all_balances()
     assert (row["payable"], row["receivable"]) == (300, 30)
     restarted.close()
 
@@ -90,15 +89,14 @@ def test_two_runners_of_one_projection_never_apply_an_event_twice(node: Node) ->
     node.app.open_peer_account("alice", USD, 10**9, 0, 10**9)
     record_many(node.app, "alice", 200)
     runners = [
-        ProjectionRunner(node.app, node.pool, BalancesProjection(), batch_size=5)
-        for _ in range(3)
+        ProjectionRunner(node.app, node.pool, BalancesProjection(), batch_size=5) for _ in range(3)
     ]
     threads = [threading.Thread(target=r.catch_up) for r in runners]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    [row] = queries.balances(node.database_url)
+    [row] = node.read_side().all_balances()
     assert (row["payable"], row["receivable"]) == (2000, 200)
     for r in runners:
         r.close()
@@ -146,10 +144,10 @@ def test_stuck_settlements_are_found_by_age(node: Node) -> None:
     node.app.request_settlement("s1", account_id, 10, clock())
     node.catch_up_read_models()
     now = clock() + timedelta(minutes=10)
-    url = node.database_url
-    assert len(queries.settlements(url, stuck_for=timedelta(minutes=5), now=now)) == 1
-    assert queries.settlements(url, stuck_for=timedelta(minutes=15), now=now) == []
-    assert len(queries.settlements(url, status="requested", peer_id="alice")) == 1
+    reads = node.read_side()
+    assert len(reads.all_settlements(stuck_for=timedelta(minutes=5), now=now)) == 1
+    assert reads.all_settlements(stuck_for=timedelta(minutes=15), now=now) == []
+    assert len(reads.all_settlements(status="requested", peer_id="alice")) == 1
 
 
 def test_replay_finds_no_difference_then_finds_a_row_altered_by_hand(node: Node) -> None:
@@ -172,4 +170,4 @@ def test_replay_finds_no_difference_then_finds_a_row_altered_by_hand(node: Node)
 
 def queries_settlements(node: Node) -> list[dict]:  # type: ignore[type-arg]
     node.catch_up_read_models()
-    return queries.settlements(node.database_url)
+    return node.read_side().all_settlements()

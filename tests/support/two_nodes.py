@@ -91,13 +91,12 @@ def ledger_agrees_with_read_model(node: Node) -> bool:
     """The double-entry ledger's balances equal the balances read model, to the unit."""
     from adapters.ledger.factory import build_chart, build_ledger
     from adapters.ledger.reconcile import compare_balances
-    from application import queries
 
     ledger = build_ledger(node.settings.ledger, node.database_url)
     try:
         node.runner(ledger_projection(node)).catch_up()
         node.catch_up_read_models()
-        rows = queries.balances(node.database_url)
+        rows = node.read_side().all_balances()
         comparisons = compare_balances(ledger, build_chart(node.settings.ledger), rows)
     finally:
         ledger.close()

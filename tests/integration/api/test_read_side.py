@@ -1,4 +1,4 @@
-"""The read side on the application's pool: the same rows as `application.queries`, keyset pages
+"""The read side on the application's pool: the same rows as plain SQL on the tables, keyset pages
 that cover every row once, the stuck filter, history through the app, and no connection of its own.
 """
 
@@ -11,13 +11,14 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
-from application import queries
 from bootstrap.node import Node, open_node
 from bootstrap.settings import Settings
 from domain.errors import InvalidField
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
+from domain.settlement import TERMINAL
 from projections.read_side import Page, ReadSide
 
 USD = Asset("USD", 2)
@@ -52,6 +53,22 @@ def all_pages(fetch: Any, limit: int) -> list[dict[str, Any]]:
         cursor = page.next_cursor
 
 
+BALANCES = (
+    "SELECT peer_id, asset_code, asset_scale, payable, receivable, in_flight, paused,"
+    " last_settlement_id, last_settlement_at FROM balances"
+)
+SETTLEMENTS = (
+    "SELECT settlement_id, peer_id, asset_code, amount, status, attempts, rail, tx_hash,"
+    " last_error, resolution, requested_at, updated_at, completed_at FROM settlements"
+)
+
+
+def direct(node: Node, query: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    """The rows plain SQL on its own connection finds: what the read side must answer."""
+    with psycopg.connect(node.database_url, row_factory=dict_row) as conn:
+        return list(conn.execute(query, params).fetchall())
+
+
 def insert_channel(node: Node, peer: str, updated_at: datetime) -> None:
     with psycopg.connect(node.database_url) as conn:
         conn.execute(
@@ -67,16 +84,17 @@ def test_node_shares_the_applications_pool(node: Node) -> None:
     assert node.pool.max_size >= 20
 
 
-def test_balances_match_the_cli_queries_and_pages_cover_each_row_once(node: Node) -> None:
+def test_balances_match_plain_sql_and_pages_cover_each_row_once(node: Node) -> None:
     open_peers(node, 7)
     node.catch_up_read_models()
     reads = node.read_side()
-    assert reads.balances(limit=1000).rows == queries.balances(node.database_url)
+    everything = direct(node, BALANCES + " ORDER BY peer_id, asset_code")
+    assert reads.balances(limit=1000).rows == everything
     paged = all_pages(reads.balances, limit=3)
-    assert paged == queries.balances(node.database_url)
+    assert paged == everything
     assert len(paged) == 14
     only = reads.balances("peer-03").rows
-    assert only == queries.balances(node.database_url, "peer-03")
+    assert only == direct(node, BALANCES + " WHERE peer_id = %s ORDER BY asset_code", ("peer-03",))
     assert [r["asset_code"] for r in only] == ["EUR", "USD"]
 
 
@@ -89,14 +107,18 @@ def test_settlements_by_status_peer_and_stuck_age_with_pages(node: Node) -> None
     reads = node.read_side()
     stuck = reads.settlements(stuck_for=timedelta(minutes=15), now=T0).rows
     assert [r["peer_id"] for r in stuck] == ["peer-02"]
-    expected = queries.settlements(node.database_url, stuck_for=timedelta(minutes=15), now=T0)
+    expected = direct(
+        node,
+        SETTLEMENTS + " WHERE status <> ALL(%s) AND updated_at < %s ORDER BY requested_at",
+        ([s.value for s in TERMINAL], T0 - timedelta(minutes=15)),
+    )
     assert stuck == expected
     assert [r["peer_id"] for r in reads.settlements(peer_id="peer-01").rows] == ["peer-01"]
     assert len(reads.settlements(status="requested").rows) == 3
     assert reads.settlements(status="completed").rows == []
     paged = all_pages(reads.settlements, limit=2)
     assert [r["settlement_id"] for r in paged] == [
-        r["settlement_id"] for r in queries.settlements(node.database_url)
+        r["settlement_id"] for r in direct(node, SETTLEMENTS + " ORDER BY requested_at")
     ]
 
 
@@ -110,7 +132,7 @@ def test_channels_pages_follow_peer_then_last_change(node: Node) -> None:
     )
     assert len({r["channel_id"] for r in paged}) == 5
     assert [r["channel_id"] for r in paged] == [
-        r["channel_id"] for r in queries.channels(node.database_url)
+        r["channel_id"] for r in direct(node, "SELECT * FROM channels ORDER BY peer_id, updated_at")
     ]
     assert len(reads.channels("peer-1").rows) == 2
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from bootstrap.node import Node
@@ -21,10 +22,14 @@ Record = Callable[..., None]
 TABLES = {"balances": "account_id", "channels": "channel_id", "settlements": "settlement_id"}
 
 
-def snapshot(url: str) -> dict[str, list[dict[str, Any]]]:
+def snapshot(url: str, schema: str = "public") -> dict[str, list[dict[str, Any]]]:
     with psycopg.connect(url, row_factory=dict_row) as conn:
         return {
-            table: conn.execute(f"SELECT * FROM {table} ORDER BY {key}").fetchall()
+            table: conn.execute(
+                sql.SQL("SELECT * FROM {} ORDER BY {}").format(
+                    sql.Identifier(schema, table), sql.Identifier(key)
+                )
+            ).fetchall()
             for table, key in TABLES.items()
         }
 
@@ -59,8 +64,8 @@ def test_the_past_is_rebuilt_from_the_events_equal_to_the_read_models_then(
     assert snapshot(node.database_url) != points[-1][2]
 
     for position, at, tables, cli_views in points:
-        with read_models_at(node.app, node.database_url, position) as url:
-            assert snapshot(url) == tables
+        with read_models_at(node.app, node.pool, position) as schema:
+            assert snapshot(node.database_url, schema) == tables
         for command, shown in cli_views.items():
             assert cli_json(capsys, command, "--at-position", str(position)) == shown
             assert cli_json(capsys, command, "--as-of", at.isoformat()) == shown

@@ -12,7 +12,6 @@ import pytest
 from web3 import Web3
 
 from adapters.evm.chains import advance_time, connect_rpc
-from application import queries
 from application.clock import ManualClock
 from application.processes.settlement_monitor import SettlementMonitor
 from devtools.dev_chain import deploy_rails
@@ -63,7 +62,7 @@ def partner_pays_us_twice(nodes: Nodes) -> tuple[UUID, Channel]:
     pay(partner, us, 6_000_000, "p2", clock)
     us.process.sync_chain()
     us.node.catch_up_read_models()
-    [row] = queries.channels(us.node.database_url)
+    [row] = us.node.read_side().all_channels()
     channel_id = UUID(str(row["channel_id"]))
     held = us.node.app.channel(channel_id)
     assert held.partner_nonce == 2 and held.partner_transferred > 0

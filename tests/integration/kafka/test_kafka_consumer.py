@@ -15,7 +15,6 @@ import pytest
 from adapters.kafka.admin import ensure_topics
 from adapters.kafka.balance_view import BalanceView
 from adapters.kafka.consumer import ReferenceConsumer
-from application.queries import balances
 from bootstrap.kafka import publisher_runner
 from bootstrap.node import Node
 from entrypoints.cli import main
@@ -40,7 +39,7 @@ def _ledger_balances(node: Node) -> dict[tuple[str, str], tuple[int, int, int, b
             int(r["in_flight"]),
             r["paused"],
         )
-        for r in balances(node.database_url)
+        for r in node.read_side().all_balances()
     }
 
 

@@ -26,7 +26,6 @@ from adapters.ledger.chart import Chart
 from adapters.ledger.ids import packet_key, transfer_id
 from adapters.ledger.port import LedgerPort, iter_account_transfers
 from adapters.ledger.reconcile import compare_balances
-from application import queries
 from bootstrap.node import Node, open_node
 from bootstrap.settings import Settings
 from domain.money import Asset
@@ -154,5 +153,5 @@ def test_killed_projection_posts_each_packet_exactly_once(node: Node, ledger: Le
     }
     assert {t.user_data_128 for t in outgoing + incoming} == expected_keys
     node.catch_up_read_models()
-    [comparison] = compare_balances(ledger, Chart(), queries.balances(node.database_url, peer))
+    [comparison] = compare_balances(ledger, Chart(), node.read_side().all_balances(peer))
     assert comparison.matches, comparison

@@ -12,7 +12,6 @@ from adapters.ledger.chart import Chart
 from adapters.ledger.ids import transfer_id
 from adapters.ledger.port import CreateResult, LedgerPort, Transfer
 from adapters.ledger.reconcile import compare_balances
-from application import queries
 from bootstrap.node import Node, open_node
 from bootstrap.settings import Settings
 from domain.money import Asset
@@ -58,7 +57,7 @@ def test_money_moving_events_post_transfers_that_match_the_read_model(
     assert runner.catch_up() > 0
     node.catch_up_read_models()
 
-    [comparison] = compare_balances(ledger, Chart(), queries.balances(node.database_url, peer))
+    [comparison] = compare_balances(ledger, Chart(), node.read_side().all_balances(peer))
     assert comparison.matches, comparison
     assert (comparison.payable, comparison.receivable, comparison.in_flight) == (250, 40, 50)
     recorded = next(
@@ -83,7 +82,7 @@ def test_replaying_every_event_finds_every_transfer_exists(node: Node, ledger: L
         conn.execute("TRUNCATE ledger_posting_accounts, ledger_posting_holds")
     assert runner.catch_up() > 0  # replays without error: `exists` is success
     node.catch_up_read_models()
-    [comparison] = compare_balances(ledger, Chart(), queries.balances(node.database_url, peer))
+    [comparison] = compare_balances(ledger, Chart(), node.read_side().all_balances(peer))
     assert comparison.matches and comparison.payable == 5
 
 

@@ -13,7 +13,6 @@ from web3 import Web3
 from adapters.evm.balance_proof import BalanceProof
 from adapters.evm.chains import advance_time, start_eth_tester
 from adapters.evm.errors import RpcUnavailable
-from application import queries
 from application.clock import ManualClock
 from application.dead_letters import dead_letters, retry_dead_letter
 from application.processes.settlement_monitor import SettlementMonitor
@@ -92,7 +91,7 @@ def settle(a: TestNode, clock: ManualClock) -> list[dict[str, Any]]:
         if not a.process.executor.due_settlements():
             break
     a.node.catch_up_read_models()
-    return queries.settlements(a.node.database_url)
+    return a.node.read_side().all_settlements()
 
 
 def events(node: TestNode, aggregate_id: Any) -> list[str]:
@@ -121,7 +120,7 @@ def test_insufficient_funds_fails_at_once_with_an_alert(
         last = a.node.app.history(failed["settlement_id"])[-1]
         assert type(last).__name__ == "Failed" and last.alert is True
         assert last.error_class == "InsufficientFunds"
-        [row] = queries.balances(a.node.database_url)
+        [row] = a.node.read_side().all_balances()
         assert (row["payable"], row["in_flight"]) == (6_000_000, 0)  # released, owed still
     finally:
         a.close()
@@ -171,8 +170,8 @@ def test_channel_closed_under_us_is_forgotten_and_a_new_one_opened(
     assert second_channel not in (None, channel_id)
     b.node.catch_up_read_models()
     a.node.catch_up_read_models()
-    [b_view] = queries.balances(b.node.database_url)
-    [a_view] = queries.balances(a.node.database_url)
+    [b_view] = b.node.read_side().all_balances()
+    [a_view] = a.node.read_side().all_balances()
     assert b_view["receivable"] == a_view["payable"]
 
 
@@ -189,10 +188,8 @@ def test_exhausted_retries_dead_letter_then_retry_redelivers_the_same_claim(
     assert dead["status"] == "dead_lettered" and "3 attempts exhausted" in dead["last_error"]
     history = events(a, dead["settlement_id"])
     assert history.count("AttemptFailed") == 2 and history[-1] == "DeadLettered"
-    assert [d["settlement_id"] for d in dead_letters(a.node.database_url)] == [
-        dead["settlement_id"]
-    ]
-    [row] = queries.balances(a.node.database_url)
+    assert [d["settlement_id"] for d in dead_letters(a.node.read_side())] == [dead["settlement_id"]]
+    [row] = a.node.read_side().all_balances()
     assert row["in_flight"] == 5_000_000  # a signed proof is out: never released
 
     b.process.server = ClaimServer(b.process.receiver, {"node-a": TOKEN}, port=port)
@@ -200,8 +197,8 @@ def test_exhausted_retries_dead_letter_then_retry_redelivers_the_same_claim(
     carried = retry_dead_letter(a.node.app, dead["settlement_id"], clock, a.process.delivery)
     assert carried == dead["settlement_id"]
     a.node.catch_up_read_models()
-    assert dead_letters(a.node.database_url) == []
-    [row] = queries.balances(a.node.database_url)
+    assert dead_letters(a.node.read_side()) == []
+    [row] = a.node.read_side().all_balances()
     assert row["in_flight"] == 0
     assert list(b.node.app.peer_account("node-a", USD.code).claims_received.values()) == [5_000_000]
 
@@ -226,7 +223,7 @@ def test_circuit_breaker_opens_on_failures_and_closes_after_a_good_probe(
         for round_ in range(3):
             owe(a, b, 6_000_000, f"down-{round_}")
             settle(a, clock)
-        rows = queries.settlements(a.node.database_url)
+        rows = a.node.read_side().all_settlements()
         assert all(r["status"] == "completed" and r["rail"] == "local-b" for r in rows)
         assert coordinator.breaker_state("local-a") is BreakerState.OPEN
         decisions = [
@@ -265,7 +262,7 @@ def test_on_chain_mode_settles_each_channel_cooperatively(
             latest = settle(a, clock)[-1]
             assert latest["status"] == "completed"
             paid += int(latest["amount"])
-        settlements = queries.settlements(a.node.database_url)
+        settlements = a.node.read_side().all_settlements()
         channels = {a.node.app.settlement(s["settlement_id"]).channel_id for s in settlements}
         assert len(channels) == 2  # each settlement ended its channel; the next opened anew
         for channel_id in channels:
@@ -277,8 +274,8 @@ def test_on_chain_mode_settles_each_channel_cooperatively(
         assert rail.token.balance_of(b.signer.address) - before == paid * 10**12
         b.node.catch_up_read_models()
         a.node.catch_up_read_models()
-        [b_view] = queries.balances(b.node.database_url)
-        [a_view] = queries.balances(a.node.database_url)
+        [b_view] = b.node.read_side().all_balances()
+        [a_view] = a.node.read_side().all_balances()
         assert b_view["receivable"] == a_view["payable"]
         assert all(s["tx_hash"] for s in settlements)  # the on-chain settlement, recorded
     finally:

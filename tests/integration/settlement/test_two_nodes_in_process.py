@@ -4,13 +4,13 @@ and the receiving node can close on chain with the payer's latest proof and coll
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from web3 import Web3
 
 from adapters.evm.balance_proof import BalanceProof
 from adapters.evm.chains import advance_time, start_eth_tester
-from application import queries
 from application.clock import ManualClock
 from application.processes.settlement_monitor import SettlementMonitor
 from devtools.dev_chain import DevelopmentRails, deploy_rails
@@ -70,14 +70,14 @@ def test_two_nodes_settle_and_the_payee_collects_on_chain(
     a.node.runner(SettlementMonitor(a.node.app, clock)).catch_up()
     a.process.executor.run_until_settled()
 
-    [settlement] = queries.settlements(a.node.database_url)
+    [settlement] = a.node.read_side().all_settlements()
     assert settlement["status"] == SettlementStatus.COMPLETED.value
     assert settlement["amount"] == 6_000_000 - THRESHOLD // 5
     paid = int(settlement["amount"])
     a.node.catch_up_read_models()
     b.node.catch_up_read_models()
-    [a_view] = queries.balances(a.node.database_url)
-    [b_view] = queries.balances(b.node.database_url)
+    [a_view] = a.node.read_side().all_balances()
+    [b_view] = b.node.read_side().all_balances()
     assert (a_view["payable"], a_view["in_flight"]) == (6_000_000 - paid, 0)
     assert b_view["receivable"] == 6_000_000 - paid
     assert a_view["payable"] == b_view["receivable"]  # both books agree to the unit
@@ -111,7 +111,7 @@ def test_two_nodes_settle_and_the_payee_collects_on_chain(
 
 def a_channel_onchain_id(a: TestNode) -> int:
     a.node.catch_up_read_models()
-    [row] = queries.channels(a.node.database_url)
+    [row] = a.node.read_side().all_channels()
     return int(row["onchain_id"])
 
 
@@ -125,7 +125,8 @@ def test_a_replayed_claim_is_a_duplicate_and_an_older_one_a_suspected_double_spe
         record_traffic(a, b, [3_000_000, 3_000_000], f"batch-{round_}")
         monitor.catch_up()
         a.process.executor.run_until_settled()
-    first, second = queries.settlements(a.node.database_url)
+        clock.advance(timedelta(seconds=1))  # the pages order by request time, then by id
+    first, second = a.node.read_side().all_settlements()
     assert first["status"] == second["status"] == SettlementStatus.COMPLETED.value
     settlement = a.node.app.settlement(first["settlement_id"])
     assert settlement.channel_id is not None and settlement.nonce == 1
@@ -149,7 +150,7 @@ def test_a_replayed_claim_is_a_duplicate_and_an_older_one_a_suspected_double_spe
     paused = b.node.app.peer_account(a.name, USD.code)
     assert paused.paused_reason is not None and "double spend" in paused.paused_reason
     b.node.catch_up_read_models()
-    [b_view] = queries.balances(b.node.database_url)
+    [b_view] = b.node.read_side().all_balances()
     a.node.catch_up_read_models()
-    [a_view] = queries.balances(a.node.database_url)
+    [a_view] = a.node.read_side().all_balances()
     assert b_view["receivable"] == a_view["payable"]  # the stale claim credited nothing
