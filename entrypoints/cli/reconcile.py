@@ -12,6 +12,8 @@ import argparse
 from datetime import timedelta
 from typing import Any
 
+import psycopg
+
 from application.clock import system_clock
 from application.reconciliation import ReconciliationReport
 from application.reconciliation_checks import CHECKS
@@ -49,8 +51,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             rails = configured_rails(node)
             with build_reconciler(node, rails, system_clock, claim_grace=grace) as reconciler:
                 report = reconciler.run(args.peer, args.check or CHECKS)
-    except (OSError, ConnectionError) as error:
-        return fail(f"reconcile: could not run: {error}", EXIT_USAGE)
+    except (OSError, psycopg.Error) as error:
+        # Cron tells "could not run" (2) from "found differences" (1).
+        return fail(f"reconcile: could not run: {type(error).__name__}: {error}", EXIT_USAGE)
     _print(report, as_json=args.json)
     return report.exit_code
 
