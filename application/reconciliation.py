@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
 
 from application.reconciliation_checks import (
     CHECKS,
@@ -27,7 +30,6 @@ from application.reconciliation_checks import (
     ledger_differences,
     replay_differences,
 )
-from application.store import AggregateStore
 from domain.address import Address
 from domain.reconciliation import ReconciliationRun
 
@@ -43,6 +45,12 @@ class ChainAuditPort(Protocol):
     def token_network(self) -> str: ...
     def channel(self, onchain_id: int, our_address: str, partner_address: str) -> ChainChannel: ...
     def escrow_balance(self) -> int: ...
+
+
+class RunRecorder(Protocol):
+    """Where a run is recorded: the application's `create` (a new aggregate, no contention)."""
+
+    def create(self, aggregate: Aggregate) -> UUID: ...
 
 
 class BooksPort(Protocol):
@@ -105,7 +113,7 @@ class Reconciler:
 
     def __init__(
         self,
-        app: AggregateStore,
+        app: RunRecorder,
         books: BooksPort,
         audits: Iterable[ChainAuditPort],
         clock: Callable[[], datetime],
@@ -165,9 +173,7 @@ class Reconciler:
                 )
                 found.extend(channel_differences(book, view))
             if report.peer_id is None:  # the escrow holds every peer's channels
-                found.extend(
-                    escrow_differences(audit.token_network, mine, audit.escrow_balance())
-                )
+                found.extend(escrow_differences(audit.token_network, mine, audit.escrow_balance()))
         unread = [c for c in channels if not any(_on(a, c) for a in self.audits)]
         if unread:
             report.skipped["chain"] = f"{len(unread)} channel(s) on rails not configured here"

@@ -61,8 +61,14 @@ def replay_differences(tables: Iterable[Any]) -> list[Difference]:
         subject = f"{diff.table}/{diff.key}"
         if not live or not rebuilt:
             found.append(
-                Difference("replay", subject, "row", "present" if rebuilt else "absent",
-                           "present" if live else "absent", detail="row only on one side")
+                Difference(
+                    "replay",
+                    subject,
+                    "row",
+                    "present" if rebuilt else "absent",
+                    "present" if live else "absent",
+                    detail="row only on one side",
+                )
             )
             continue
         for column in sorted(set(live) | set(rebuilt)):
@@ -72,7 +78,11 @@ def replay_differences(tables: Iterable[Any]) -> list[Difference]:
             a, b = _amount(live_value), _amount(rebuilt_value)
             found.append(
                 Difference(
-                    "replay", subject, column, rebuilt_value, live_value,
+                    "replay",
+                    subject,
+                    column,
+                    rebuilt_value,
+                    live_value,
                     amount=None if a is None or b is None else a - b,
                     detail="books: rebuilt from the events; actual: the live read model",
                 )
@@ -91,7 +101,11 @@ def ledger_differences(comparisons: Iterable[Any]) -> list[Difference]:
                 continue
             found.append(
                 Difference(
-                    "ledger", subject, name, books, ledger,
+                    "ledger",
+                    subject,
+                    name,
+                    books,
+                    ledger,
                     amount=None if ledger is None else ledger - books,
                     unit=c.asset_code,
                     detail="ledger account missing" if ledger is None else "",
@@ -109,9 +123,7 @@ class ChainChannel:
     partner_deposit: int
 
 
-def channel_differences(
-    book: Mapping[str, Any], chain: ChainChannel
-) -> list[Difference]:
+def channel_differences(book: Mapping[str, Any], chain: ChainChannel) -> list[Difference]:
     """A channel of the channels read model against the TokenNetwork's view of it."""
     subject = f"channel {book['channel_id']} (on chain {book['onchain_id']})"
     found = []
@@ -120,8 +132,13 @@ def channel_differences(
     if books_state is not None and books_state != chain.state:
         found.append(
             Difference(
-                "chain", subject, "state", str(book["state"]), chain.state.name.lower(),
-                amount=at_stake, unit="token",
+                "chain",
+                subject,
+                "state",
+                str(book["state"]),
+                chain.state.name.lower(),
+                amount=at_stake,
+                unit="token",
                 detail="amount: the channel's total deposit the books hold",
             )
         )
@@ -129,8 +146,9 @@ def channel_differences(
         books, actual = int(book[side]), getattr(chain, side)
         if books != actual:
             found.append(
-                Difference("chain", subject, side, books, actual, amount=actual - books,
-                           unit="token")
+                Difference(
+                    "chain", subject, side, books, actual, amount=actual - books, unit="token"
+                )
             )
     return found
 
@@ -149,8 +167,13 @@ def escrow_differences(
         return []
     return [
         Difference(
-            "chain", f"token network {token_network}", "escrow_balance", expected, balance,
-            amount=balance - expected, unit="token",
+            "chain",
+            f"token network {token_network}",
+            "escrow_balance",
+            expected,
+            balance,
+            amount=balance - expected,
+            unit="token",
             detail="books: deposits of channels open or closed in the books",
         )
     ]
@@ -194,8 +217,11 @@ def claim_differences(proofs: ChannelProofs) -> list[Difference]:
         if ack.receipt is not None and not names_claim(ack.receipt, ack):
             found.append(
                 Difference(
-                    "claims", f"settlement {ack.settlement_id}", "receipt",
-                    f"{ack.settlement_id}:{ack.nonce}", ack.receipt,
+                    "claims",
+                    f"settlement {ack.settlement_id}",
+                    "receipt",
+                    f"{ack.settlement_id}:{ack.nonce}",
+                    ack.receipt,
                     detail="the receipt does not acknowledge this claim",
                 )
             )
@@ -204,9 +230,13 @@ def claim_differences(proofs: ChannelProofs) -> list[Difference]:
     if proofs.our_nonce > acknowledged_nonce and not proofs.delivering:
         found.append(
             Difference(
-                "claims", f"channel {proofs.channel_id}", "acknowledged_transferred",
-                proofs.our_transferred, acknowledged,
-                amount=acknowledged - proofs.our_transferred, unit="token",
+                "claims",
+                f"channel {proofs.channel_id}",
+                "acknowledged_transferred",
+                proofs.our_transferred,
+                acknowledged,
+                amount=acknowledged - proofs.our_transferred,
+                unit="token",
                 detail=(
                     f"signed through nonce {proofs.our_nonce}; "
                     f"acknowledged through nonce {acknowledged_nonce}"

@@ -25,9 +25,7 @@ from entrypoints.cli.output import EXIT_USAGE, BadInput, emit, emit_object, fail
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("reconcile", help="compare the books with the events, ledger, chain")
     p.add_argument("--peer", help="only this peer (the replay and escrow checks cover everyone)")
-    p.add_argument(
-        "--check", action="append", choices=CHECKS, help="only this check (repeatable)"
-    )
+    p.add_argument("--check", action="append", choices=CHECKS, help="only this check (repeatable)")
     p.add_argument(
         "--claim-grace",
         type=int,

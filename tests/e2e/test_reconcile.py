@@ -4,6 +4,7 @@ could not run; JSON for machines, and each run left in the audit trail."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import psycopg
 
@@ -11,10 +12,10 @@ from domain.reconciliation import ReconciliationRun
 from tests.e2e.conftest import Settle, run_settle
 
 
-def _reconcile(settle: Settle, *args: str) -> tuple[int, dict[str, object]]:
+def _reconcile(settle: Settle, *args: str) -> tuple[int, dict[str, Any]]:
     result = settle("reconcile", "--json", *args)
     assert result.returncode in (0, 1), result.stdout + result.stderr
-    report: dict[str, object] = json.loads(result.stdout)
+    report: dict[str, Any] = json.loads(result.stdout)
     return result.returncode, report
 
 
@@ -25,7 +26,7 @@ def test_reconcile_exits_0_when_clean_then_1_naming_an_edited_row(
     code, report = _reconcile(settle)
     assert code == 0, report
     assert report["clean"] is True and report["differences"] == []
-    assert {"replay", "ledger", "claims"} <= set(report["checked"])  # type: ignore[arg-type]
+    assert {"replay", "ledger", "claims"} <= set(report["checked"])
     with psycopg.connect(database_url) as conn:
         conn.execute("UPDATE balances SET receivable = receivable + 5 WHERE peer_id = 'carol'")
     code, report = _reconcile(settle)
@@ -65,4 +66,3 @@ def test_reconcile_refuses_a_negative_grace_naming_the_option(settle: Settle) ->
     result = settle("reconcile", "--claim-grace", "-1")
     assert result.returncode == 2
     assert "--claim-grace" in result.stderr
-
