@@ -51,3 +51,13 @@ class ClaimsSettings(BaseModel):
     )
     timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     pause_on_double_spend: bool = True
+
+
+class ReconciliationSettings(BaseModel):
+    """When `settle run` reconciles the books on its own (the leader only; a run never blocks
+    recording), and how long a delivered proof may wait for the peer's acknowledgement."""
+
+    interval_seconds: int = Field(
+        default=0, ge=0, description="Seconds between scheduled runs; 0 turns them off."
+    )
+    claim_grace_seconds: int = Field(default=900, ge=0)

@@ -8,8 +8,9 @@ import random
 import signal
 import threading
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from types import FrameType
 
@@ -20,12 +21,14 @@ from adapters.postgres.event_signal import EventAnnouncer, relay_notifications
 from adapters.postgres.leadership import LeaderLock
 from adapters.signing.configured import load_signer
 from application.rails.config import RailConfig
+from application.reconciliation import Reconciler
 from bootstrap.followers import Follower, followers
 from bootstrap.health import dependency_checks
 from bootstrap.kafka import publisher_runner
 from bootstrap.leadership import lead_while_possible
 from bootstrap.node import Node
 from bootstrap.observability import Observability, build_observability
+from bootstrap.reconciliation import build_reconciler, reconcile_on_schedule
 from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
 from bootstrap.supervisor import Supervisor
 from projections.ledger_postings import LedgerPostingsProjection
@@ -47,6 +50,8 @@ class Service:
     followers: list[tuple[Follower, ProjectionRunner]]
     settlement: SettlementProcess | None
     observability: Observability | None = None
+    reconciler: Reconciler | None = None
+    exits: ExitStack = field(default_factory=ExitStack)
     closers: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -97,6 +102,18 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     rails = service.settlement.rails if service.settlement is not None else {}
     checks = dependency_checks(ledger.ledger, rails, kafka_servers)
     service.observability = build_observability(node, clock, checks)
+    if settings.reconciliation.interval_seconds:
+        service.reconciler = service.exits.enter_context(
+            build_reconciler(
+                node,
+                service.settlement.rails if service.settlement is not None else None,
+                clock,
+                service.observability.metrics,
+                catch_up_ledger=False,
+                claim_grace=timedelta(seconds=settings.reconciliation.claim_grace_seconds),
+            )
+        )
+        service.closers.append(service.exits.close)
     announcer = EventAnnouncer(node.database_url)
     node.app.new_events.subscribe(announcer.announce)
     service.closers.append(announcer.close)
@@ -164,6 +181,10 @@ def _start_leader_parts(
         if follower.leader_only:
             follow = partial(runner.run_forever, term, guard=lock.still_leader)
             supervisor.start(follower.name, follow)
+    if service.reconciler is not None:
+        every = timedelta(seconds=service.node.settings.reconciliation.interval_seconds)
+        scheduled = partial(reconcile_on_schedule, service.reconciler, every, term)
+        supervisor.start("reconciliation", scheduled)
 
 
 def stop_on_signals(stop: threading.Event) -> None:

@@ -30,7 +30,11 @@ from adapters.kafka.settings import KafkaSettings
 from adapters.ledger.settings import LedgerSettings
 from application.packet_settings import PacketSettings
 from application.rails.config import RailsSettings
-from application.settings import ClaimsSettings, SettlementPolicySettings
+from application.settings import (
+    ClaimsSettings,
+    ReconciliationSettings,
+    SettlementPolicySettings,
+)
 from entrypoints.http.api.settings import ApiSettings
 
 
@@ -61,6 +65,7 @@ class Settings(BaseSettings):
     rails: RailsSettings = RailsSettings()
     claims: ClaimsSettings = ClaimsSettings()
     api: ApiSettings = ApiSettings()
+    reconciliation: ReconciliationSettings = ReconciliationSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "anchor": ("entrypoints.cli.audit", "record and print the event chain's head"),
     "export": ("entrypoints.cli.audit", "chained events of a position range, for audit"),
     "init": ("entrypoints.cli.init", "write a starting configuration file (settle.toml)"),
+    "reconcile": ("entrypoints.cli.reconcile", "compare the books with the events, ledger, chain"),
 }
 COMMAND_MODULES = list(dict.fromkeys(module for module, _ in COMMANDS.values()))
 
