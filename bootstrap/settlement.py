@@ -44,6 +44,7 @@ from application.rails.coordinator import RailCoordinator
 from application.rails.registry import ChainRail, RailRegistry
 from application.rails.routing import CoordinatedRouting
 from bootstrap.node import Node
+from bootstrap.settings import Settings
 from domain.settlement import Settlement
 from entrypoints.http.claims_server import ClaimServer
 from projections.balances import BalancesProjection
@@ -197,9 +198,7 @@ def build_settlement_process(
         settings.settlement.deposit_multiple,
     )
     disputes = ChannelDisputes(node.app, directory, rails, transactions)
-    tokens = {peer: token.get_secret_value() for peer, token in settings.claims.tokens.items()}
-    send = claim_sender(settings.claims.timeout_seconds)
-    delivery = ClaimDelivery(settings.node_id, tokens, send)
+    delivery = claim_delivery(settings)
     receiver = ClaimReceiver(
         node.app,
         settings.node_id,
@@ -280,3 +279,10 @@ def rpc_web3(config: RailConfig, timeout_seconds: float) -> Web3:
 
 
 __all__ = ["LedgerProgress", "SettlementProcess", "build_settlement_process", "rpc_web3"]
+
+
+def claim_delivery(settings: Settings) -> ClaimDelivery:
+    """Delivers our claims to peers' nodes with the configured tokens (the executor's, and
+    `settle dlq retry`'s for a dead letter whose claim must go out again)."""
+    tokens = {peer: token.get_secret_value() for peer, token in settings.claims.tokens.items()}
+    return ClaimDelivery(settings.node_id, tokens, claim_sender(settings.claims.timeout_seconds))

@@ -10,6 +10,7 @@ from application.clock import system_clock
 from application.dead_letters import dead_letters, discard_dead_letter, retry_dead_letter
 from bootstrap.node import open_node
 from bootstrap.settings import ConfigurationError
+from bootstrap.settlement import claim_delivery
 from entrypoints.cli.output import EXIT_OK, emit, emit_object
 
 
@@ -17,11 +18,13 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("dlq", help="dead-lettered settlements: list, retry, discard")
     actions = p.add_subparsers(dest="dlq_action", required=True)
     actions.add_parser("list", help="dead letters not yet resolved").set_defaults(handler=cmd_list)
-    retry = actions.add_parser("retry", help="retry a dead letter")
-    retry.add_argument("id")
+    retry = actions.add_parser(
+        "retry", help="retry a dead letter (a claim already signed is delivered again)"
+    )
+    retry.add_argument("id", help="the settlement id")
     retry.set_defaults(handler=cmd_retry)
     discard = actions.add_parser("discard", help="discard a dead letter (no proof out)")
-    discard.add_argument("id")
+    discard.add_argument("id", help="the settlement id")
     discard.set_defaults(handler=cmd_discard)
 
 
@@ -42,7 +45,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_retry(args: argparse.Namespace) -> int:
     settlement_id = _uuid(args.id)
     with open_node(args.settings) as node:
-        claims = node.claims_port() if hasattr(node, "claims_port") else None
+        claims = claim_delivery(args.settings)  # a claim already signed is delivered again
         carried_by = retry_dead_letter(node.app, settlement_id, system_clock, claims)
     emit_object({"settlement_id": settlement_id, "retried_as": carried_by}, as_json=args.json)
     return EXIT_OK
