@@ -1,0 +1,94 @@
+"""A secp256k1 key generated inside a SoftHSM2 token signs balance proofs and transactions that
+recover to its address, and TokenNetwork on Anvil accepts both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from adapters.evm.artifacts import default_out_dir
+from adapters.evm.balance_proof import BalanceProof, ProofDomain, recover_signer, sign
+from adapters.evm.chains import connect_rpc, fund_from_development_account
+from adapters.evm.token import TokenClient
+from adapters.evm.token_network import TokenNetworkClient
+from adapters.evm.transactions import NonceManager, TransactionSender
+from adapters.signing import SignerUnavailable
+from adapters.signing.ecdsa import SECP256K1_ORDER
+from adapters.signing.pkcs11_signer import Pkcs11Signer, generate_pkcs11_key
+from tests.integration.signing.conftest import SoftHsm
+from tests.support.evm_rail import SETTLE_TIMEOUT, TOKENS_EACH, build_rail
+
+
+def _hsm_signer(hsm: SoftHsm, label: str) -> Pkcs11Signer:
+    generate_pkcs11_key(hsm.library, hsm.token_label, hsm.pin, label)
+    return Pkcs11Signer(hsm.library, hsm.token_label, label, hsm.pin)
+
+
+def test_the_key_stays_in_the_token_and_its_signatures_recover_to_it(softhsm: SoftHsm) -> None:
+    import pkcs11
+    from pkcs11 import Attribute, KeyType, ObjectClass
+
+    signer = _hsm_signer(softhsm, "recover")
+    token = pkcs11.lib(str(softhsm.library)).get_token(token_label=softhsm.token_label)
+    with token.open() as session:  # the signer's login is the process's
+        private = session.get_key(ObjectClass.PRIVATE_KEY, KeyType.EC, label="recover")
+        assert private[Attribute.SENSITIVE] and not private[Attribute.EXTRACTABLE]
+        with pytest.raises(pkcs11.PKCS11Error):
+            _ = private[Attribute.VALUE]  # reading the key material must fail
+
+    domain = ProofDomain(31337, Account.create().address)
+    for nonce in range(1, 9):
+        proof = BalanceProof(3, nonce, 10 * nonce)
+        signature = sign(proof, domain, signer)
+        assert recover_signer(proof, domain, signature) == signer.address
+        assert int.from_bytes(signature[32:64], "big") <= SECP256K1_ORDER // 2
+    transaction = {
+        "type": 2, "chainId": 31337, "nonce": 0, "to": Account.create().address, "value": 1,
+        "gas": 21000, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 10**9, "data": b"",
+    }  # fmt: skip
+    assert Account.recover_transaction(signer.sign_transaction(transaction)) == signer.address
+    signer.close()
+
+
+def test_a_missing_key_or_wrong_pin_names_what_is_missing(softhsm: SoftHsm) -> None:
+    with pytest.raises(SignerUnavailable, match="key absent"):
+        Pkcs11Signer(softhsm.library, softhsm.token_label, "absent", softhsm.pin)
+    with pytest.raises(SignerUnavailable, match="wrong PIN"):
+        Pkcs11Signer(softhsm.library, softhsm.token_label, "absent", "0000")
+    _hsm_signer(softhsm, "taken").close()
+    with pytest.raises(SignerUnavailable, match="already in use"):
+        generate_pkcs11_key(softhsm.library, softhsm.token_label, softhsm.pin, "taken")
+
+
+def test_token_network_accepts_hsm_signed_transactions_and_balance_proofs(
+    softhsm: SoftHsm, anvil_url: str
+) -> None:
+    web3 = connect_rpc(anvil_url, timeout_seconds=10)
+    out_dir: Path = default_out_dir()
+    rail = build_rail(web3, out_dir)
+    hsm = _hsm_signer(softhsm, "on-anvil")
+    fund_from_development_account(web3, hsm.address, 10**19)
+    sender = TransactionSender(web3, hsm, NonceManager(), poll_interval_seconds=0.05)
+    token = TokenClient(sender, rail.token_address, out_dir)
+    network = TokenNetworkClient(
+        sender, rail.token_network_address, confirmations=0, out_dir=out_dir
+    )
+    # Every transaction below is signed in the token: mint, approve, open, deposit.
+    network.execute(token.prepare_mint(hsm.address, TOKENS_EACH))
+    network.execute(token.prepare_approve(rail.token_network_address, 2**256 - 1))
+    channel_id = network.channel_id_from(
+        network.execute(network.prepare_open_channel(rail.bob.address, SETTLE_TIMEOUT))
+    )
+    network.execute(network.prepare_set_total_deposit(channel_id, 100))
+    assert network.participant(channel_id, hsm.address).deposit == 100
+
+    # Bob closes with the HSM's balance proof: the contract recovers the HSM's address from it.
+    proof = BalanceProof(channel_id, 5, 40)
+    rail.bob.network.execute(
+        rail.bob.network.prepare_close(channel_id, proof, network.sign_balance_proof(proof))
+    )
+    recorded = rail.bob.network.participant(channel_id, hsm.address)
+    assert (recorded.nonce, recorded.transferred_amount) == (5, 40)
+    hsm.close()
