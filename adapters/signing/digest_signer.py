@@ -43,6 +43,11 @@ class DigestSigner:
     def address(self) -> ChecksumAddress:
         return self._address
 
+    @property
+    def public_point(self) -> bytes:
+        """The uncompressed public point (0x04||X||Y): public, never the key."""
+        return self._point
+
     def sign_digest_vrs(self, digest: bytes) -> tuple[int, int, int]:
         if len(digest) != 32:
             raise ValueError(f"digest: expected 32 bytes, got {len(digest)}")

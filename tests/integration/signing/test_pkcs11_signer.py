@@ -11,10 +11,12 @@ from eth_account import Account
 from adapters.evm.artifacts import default_out_dir
 from adapters.evm.balance_proof import BalanceProof, ProofDomain, recover_signer, sign
 from adapters.evm.chains import connect_rpc, fund_from_development_account
+from adapters.evm.settings import ChainSettings
 from adapters.evm.token import TokenClient
 from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import NonceManager, TransactionSender
 from adapters.signing import SignerUnavailable
+from adapters.signing.configured import load_signer
 from adapters.signing.ecdsa import SECP256K1_ORDER
 from adapters.signing.pkcs11_signer import Pkcs11Signer, generate_pkcs11_key
 from tests.integration.signing.conftest import SoftHsm
@@ -92,3 +94,20 @@ def test_token_network_accepts_hsm_signed_transactions_and_balance_proofs(
     recorded = rail.bob.network.participant(channel_id, hsm.address)
     assert (recorded.nonce, recorded.transferred_amount) == (5, 40)
     hsm.close()
+
+
+def test_load_signer_opens_the_configured_hsm_key(softhsm: SoftHsm) -> None:
+    expected = _hsm_signer(softhsm, "configured")
+    settings = ChainSettings(
+        key_source="pkcs11",
+        pkcs11_library=softhsm.library,
+        pkcs11_token_label=softhsm.token_label,
+        pkcs11_key_label="configured",
+    )
+    with pytest.raises(SignerUnavailable, match="SETTLE_CHAIN_PKCS11_PIN"):
+        load_signer(settings, {})
+    loaded = load_signer(settings, {"SETTLE_CHAIN_PKCS11_PIN": softhsm.pin})
+    assert loaded.address == expected.address
+    assert isinstance(loaded, Pkcs11Signer)
+    loaded.close()
+    expected.close()
