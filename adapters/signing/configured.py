@@ -52,6 +52,35 @@ def load_signer(settings: ChainSettings, environ: Mapping[str, str] | None = Non
     return signer
 
 
+def configured_reference(settings: ChainSettings) -> str:
+    """The reference (`source:locator`) of the key the settings name, as the key ring keeps it."""
+    locator = {
+        "env": settings.private_key_env,
+        "keystore": str(settings.keystore_path),
+        "pkcs11": settings.pkcs11_key_label,
+        "kms": settings.kms_key_id,
+    }[settings.key_source]
+    return f"{settings.key_source}:{locator}"
+
+
+def load_key(
+    reference: str, settings: ChainSettings, environ: Mapping[str, str] | None = None
+) -> Signer:
+    """The key a ring reference names, with the token, region and secrets from the settings:
+    how a node opens an older key that channels opened before a rotation still sign with."""
+    source, _, locator = reference.partition(":")
+    overrides: dict[str, str] = {
+        "env": {"private_key_env": locator},
+        "keystore": {"keystore_path": locator},
+        "pkcs11": {"pkcs11_key_label": locator},
+        "kms": {"kms_key_id": locator},
+    }.get(source, {})
+    if not locator or not overrides:
+        raise SignerUnavailable(f"key {reference}", "is not source:locator with a known source")
+    named = settings.model_validate({**settings.model_dump(), "key_source": source, **overrides})
+    return load_signer(named, environ)
+
+
 def _load(settings: ChainSettings, env: Mapping[str, str]) -> Signer:
     if settings.key_source == "env":
         return LocalKeySigner.from_env(settings.private_key_env, env)
