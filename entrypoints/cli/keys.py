@@ -10,6 +10,8 @@ import argparse
 from collections import Counter
 from typing import Any
 
+from eth_utils.address import to_checksum_address
+
 from adapters.signing.configured import load_key
 from adapters.signing.signer import SignerUnavailable
 from application.keys import channels_needing_keys
@@ -47,7 +49,12 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
                 else ("kept for open channels" if in_use else "retired")
             )
             rows.append(
-                {"key": reference, "address": address, "status": status, "open_channels": in_use}
+                {
+                    "key": reference,
+                    "address": to_checksum_address(address),
+                    "status": status,
+                    "open_channels": in_use,
+                }
             )
         emit(rows, as_json=args.json, title="keys")
     return EXIT_OK
