@@ -81,6 +81,36 @@ def load_key(
     return load_signer(named, environ)
 
 
+def generate_device_key(
+    reference: str, settings: ChainSettings, environ: Mapping[str, str] | None = None
+) -> str:
+    """Generates a key inside the HSM (`pkcs11:<new label>`) or KMS (`kms:new`) the settings
+    name, and returns the reference that opens it. The key material never leaves the device."""
+    env = os.environ if environ is None else environ
+    source, _, locator = reference.partition(":")
+    if source == "kms" and locator == "new":
+        import boto3
+
+        from adapters.signing.kms_signer import create_kms_key
+
+        client = boto3.client(
+            "kms", region_name=settings.kms_region, endpoint_url=settings.kms_endpoint_url
+        )
+        return "kms:" + create_kms_key(client, "settlement-ledger signing key")
+    if source != "pkcs11" or not locator:
+        raise SignerUnavailable(f"key {reference}", "generate takes pkcs11:<label> or kms:new")
+    from adapters.signing.pkcs11_signer import generate_pkcs11_key
+
+    pin = env.get(settings.pkcs11_pin_env)
+    if settings.pkcs11_library is None or settings.pkcs11_token_label is None or not pin:
+        raise SignerUnavailable(
+            "SETTLE_CHAIN__PKCS11_LIBRARY",
+            f"and SETTLE_CHAIN__PKCS11_TOKEN_LABEL and {settings.pkcs11_pin_env} are needed",
+        )
+    generate_pkcs11_key(settings.pkcs11_library, settings.pkcs11_token_label, pin, locator)
+    return reference
+
+
 def _load(settings: ChainSettings, env: Mapping[str, str]) -> Signer:
     if settings.key_source == "env":
         return LocalKeySigner.from_env(settings.private_key_env, env)

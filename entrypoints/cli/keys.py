@@ -12,7 +12,7 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
-from adapters.signing.configured import load_key
+from adapters.signing.configured import generate_device_key, load_key
 from adapters.signing.signer import SignerUnavailable
 from application.keys import channels_needing_keys
 from bootstrap.node import open_node
@@ -33,6 +33,11 @@ def register(subparsers: Any) -> None:
         "reference", help="pkcs11:<label>, kms:<key id>, keystore:<path> or env:<variable>"
     )
     rotate.set_defaults(handler=cmd_keys_rotate)
+    generate = actions.add_parser(
+        "generate", help="make a new key inside the HSM (pkcs11:<label>) or KMS (kms:new)"
+    )
+    generate.add_argument("reference", help="pkcs11:<new label> or kms:new")
+    generate.set_defaults(handler=cmd_keys_generate)
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
@@ -74,4 +79,18 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     emit_object(
         {"active": reference, "address": signer.address, "changed": changed}, as_json=args.json
     )
+    return EXIT_OK
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    """Generates a key inside its device (the key never leaves it) and prints its reference;
+    `settle keys rotate` then makes it active."""
+    try:
+        reference = generate_device_key(args.reference, args.settings.chain)
+        signer = load_key(reference, args.settings.chain)
+    except InvalidField as error:
+        raise BadInput("reference", error.problem) from None
+    except SignerUnavailable as error:
+        raise BadInput("reference", str(error)) from None
+    emit_object({"key": reference, "address": signer.address}, as_json=args.json)
     return EXIT_OK

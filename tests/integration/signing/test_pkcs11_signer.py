@@ -3,6 +3,7 @@ recover to its address, and TokenNetwork on Anvil accepts both."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from adapters.signing import SignerUnavailable
 from adapters.signing.configured import load_signer
 from adapters.signing.ecdsa import SECP256K1_ORDER
 from adapters.signing.pkcs11_signer import Pkcs11Signer, generate_pkcs11_key
+from entrypoints.cli import main
 from tests.integration.signing.conftest import SoftHsm
 from tests.support.evm_rail import SETTLE_TIMEOUT, TOKENS_EACH, build_rail
 
@@ -111,3 +113,29 @@ def test_load_signer_opens_the_configured_hsm_key(softhsm: SoftHsm) -> None:
     assert isinstance(loaded, Pkcs11Signer)
     loaded.close()
     expected.close()
+
+
+def test_settle_keys_generate_makes_a_key_in_the_token_and_rotate_activates_it(
+    softhsm: SoftHsm,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in {
+        "DATABASE_URL": database_url,
+        "SETTLE_CHAIN__KEY_SOURCE": "pkcs11",
+        "SETTLE_CHAIN__PKCS11_LIBRARY": str(softhsm.library),
+        "SETTLE_CHAIN__PKCS11_TOKEN_LABEL": softhsm.token_label,
+        "SETTLE_CHAIN__PKCS11_KEY_LABEL": "cli-generated",
+        "SETTLE_CHAIN_PKCS11_PIN": softhsm.pin,
+    }.items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    assert main(["--json", "keys", "generate", "pkcs11:cli-generated"]) == 0
+    generated = json.loads(capsys.readouterr().out)
+    assert main(["--json", "keys", "rotate", "pkcs11:cli-generated"]) == 0
+    rotated = json.loads(capsys.readouterr().out)
+    assert rotated == {"active": "pkcs11:cli-generated", "address": generated["address"],
+                       "changed": True}  # fmt: skip
+    assert main(["keys", "generate", "pkcs11:cli-generated"]) == 2  # never replaces a key
+    assert "already in use" in capsys.readouterr().err
