@@ -19,10 +19,13 @@ from adapters.evm.transactions import NonceManager, TransactionSender
 from adapters.signing import SignerUnavailable
 from adapters.signing.configured import load_signer
 from adapters.signing.ecdsa import SECP256K1_ORDER
-from adapters.signing.pkcs11_signer import Pkcs11Signer, generate_pkcs11_key
 from entrypoints.cli import main
 from tests.integration.signing.conftest import SoftHsm
 from tests.support.evm_rail import SETTLE_TIMEOUT, TOKENS_EACH, build_rail
+
+pytest.importorskip("pkcs11", reason="python-pkcs11 is not installed (pip install .[keys-test])")
+
+from adapters.signing.pkcs11_signer import Pkcs11Signer, generate_pkcs11_key
 
 
 def _hsm_signer(hsm: SoftHsm, label: str) -> Pkcs11Signer:
