@@ -74,6 +74,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
         signer = load_key(reference, args.settings.chain)
     except SignerUnavailable as error:
         raise BadInput("reference", f"{reference} cannot be opened: {error}") from None
+    _close(signer)
     with open_node(args.settings) as node:
         changed = node.app.activate_key(reference, signer.address)
     emit_object(
@@ -92,5 +93,13 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
         raise BadInput("reference", error.problem) from None
     except SignerUnavailable as error:
         raise BadInput("reference", str(error)) from None
+    _close(signer)
     emit_object({"key": reference, "address": signer.address}, as_json=args.json)
     return EXIT_OK
+
+
+def _close(signer: object) -> None:
+    """Ends an HSM session at once: PKCS#11 logs a whole process in while one is open."""
+    close = getattr(signer, "close", None)
+    if callable(close):
+        close()
