@@ -19,7 +19,8 @@ from web3 import Web3
 from adapters.ledger.factory import build_chart, build_ledger
 from adapters.postgres.event_signal import EventAnnouncer, relay_notifications
 from adapters.postgres.leadership import LeaderLock
-from adapters.signing.configured import load_signer
+from adapters.signing.node_keys import load_node_keys
+from adapters.signing.signer import Signer
 from application.rails.config import RailConfig
 from application.reconciliation import Reconciler
 from bootstrap.followers import Follower, followers
@@ -31,6 +32,7 @@ from bootstrap.observability import Observability, build_observability
 from bootstrap.reconciliation import build_reconciler, reconcile_on_schedule
 from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
 from bootstrap.supervisor import Supervisor
+from projections.key_needs import channels_needing_keys
 from projections.ledger_postings import LedgerPostingsProjection
 from projections.runner import ProjectionRunner
 
@@ -72,7 +74,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
 
         process = build_settlement_process(
             node,
-            load_signer(settings.chain),
+            _signer_for_new_channels(node),
             configured,
             web3_for,
             clock,
@@ -118,6 +120,15 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     node.app.new_events.subscribe(announcer.announce)
     service.closers.append(announcer.close)
     return service
+
+
+def _signer_for_new_channels(node: Node) -> Signer:
+    """The key ring's active key, audited: every signature is recorded (purpose, key, digest)
+    before it is made. Refuses to start, naming the channels, when an open channel's key is
+    not available (ChannelKeyUnavailable)."""
+    node.catch_up_read_models()
+    keys = load_node_keys(node.app, channels_needing_keys(node.pool), node.settings.chain)
+    return keys.for_new_channels()
 
 
 def run(service: Service, stop: threading.Event) -> int:

@@ -22,7 +22,7 @@ class ChainSettings(BaseModel):
     confirmations: int = Field(default=1, ge=0, le=1000)
     token_network_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
     token_decimals: int = Field(default=18, ge=0, le=77)
-    key_source: Literal["env", "keystore"] = "env"
+    key_source: Literal["env", "keystore", "pkcs11", "kms"] = "env"
     private_key_env: str = Field(
         default="SETTLE_CHAIN_PRIVATE_KEY",
         description="Name of the environment variable holding the hex key (key_source=env).",
@@ -31,6 +31,26 @@ class ChainSettings(BaseModel):
     keystore_password_env: str = Field(
         default="SETTLE_CHAIN_KEYSTORE_PASSWORD",
         description="Name of the environment variable holding the keystore password.",
+    )
+    pkcs11_library: Path | None = Field(
+        default=None, description="Path of the HSM's PKCS#11 module (key_source=pkcs11)."
+    )
+    pkcs11_token_label: str | None = Field(default=None, min_length=1, max_length=32)
+    pkcs11_key_label: str | None = Field(
+        default=None, min_length=1, max_length=64, description="Label of the EC key pair."
+    )
+    pkcs11_pin_env: str = Field(
+        default="SETTLE_CHAIN_PKCS11_PIN",
+        description="Name of the environment variable holding the token's user PIN.",
+    )
+    kms_key_id: str | None = Field(default=None, min_length=1, description="KMS key id or ARN.")
+    kms_region: str | None = None
+    kms_endpoint_url: str | None = Field(
+        default=None, description="A KMS-compatible endpoint instead of AWS's (tests)."
+    )
+    development_key_expected: bool = Field(
+        default=False,
+        description="True in the demo and tests: the well-known development keys do not warn.",
     )
     rpc_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     receipt_timeout_seconds: float = Field(default=120.0, gt=0)
@@ -47,8 +67,15 @@ class ChainSettings(BaseModel):
                 raise ValueError(
                     "SETTLE_CHAIN__CHAIN_ID is required when SETTLE_CHAIN__BACKEND=rpc"
                 )
-        if self.key_source == "keystore" and self.keystore_path is None:
-            raise ValueError(
-                "SETTLE_CHAIN__KEYSTORE_PATH is required when SETTLE_CHAIN__KEY_SOURCE=keystore"
-            )
+        required = {
+            "keystore": ("keystore_path",),
+            "pkcs11": ("pkcs11_library", "pkcs11_token_label", "pkcs11_key_label"),
+            "kms": ("kms_key_id",),
+        }
+        for field in required.get(self.key_source, ()):
+            if getattr(self, field) is None:
+                raise ValueError(
+                    f"SETTLE_CHAIN__{field.upper()} is required when"
+                    f" SETTLE_CHAIN__KEY_SOURCE={self.key_source}"
+                )
         return self

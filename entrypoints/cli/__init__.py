@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("entrypoints.cli.audit", "chained events of a position range, for audit"),
     "init": ("entrypoints.cli.init", "write a starting configuration file (settle.toml)"),
     "reconcile": ("entrypoints.cli.reconcile", "compare the books with the events, ledger, chain"),
+    "keys": ("entrypoints.cli.keys", "signing keys: list, rotate, generate"),
 }
 COMMAND_MODULES = list(dict.fromkeys(module for module, _ in COMMANDS.values()))
 
