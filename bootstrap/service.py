@@ -63,6 +63,11 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     ledger_runner = node.runner(ledger)
     service = Service(node, [], None)
     configured = [r for r in settings.rails.rails if r.enabled]
+    if not configured:
+        log.warning(
+            "no rails configured (SETTLE_RAILS): packets are recorded and settlements requested,"
+            " but none will be paid until a rail is configured"
+        )
     if configured:
         web3s: dict[str, Web3] = {}
 
