@@ -95,6 +95,14 @@ class ReadSide:
         self._history = history
         self._schema = schema
 
+    def at(self, schema: str) -> ReadSide:
+        """The same reads on read-model tables rebuilt in `schema` (a point in time)."""
+        return ReadSide(self._pool, self._history, schema=schema)
+
+    @property
+    def pool(self) -> ConnectionPool[Any]:
+        return self._pool
+
     def _rows(self, query: sql.Composable | str, params: list[Any]) -> list[dict[str, Any]]:
         with self._pool.connection() as conn, conn.cursor() as cursor:
             cursor.execute(sql.SQL(query) if isinstance(query, str) else query, params)

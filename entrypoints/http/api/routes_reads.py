@@ -1,7 +1,8 @@
 """Reads for the `read` scope: balances, settlements, channels and one aggregate's history.
 
 Each list is one page (`limit`, at most 1000) with `next_cursor` for the next; rows come from the
-read models through the node's read side, history from the event store.
+read models through the node's read side, history from the event store. Balances, channels and
+settlements take `at_position` or `as_of` for the read models as they were then.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from domain.errors import InvalidField
 from domain.peer_account import PeerAccount
 from domain.settlement import SettlementStatus
 from entrypoints.http.api.auth import Caller, require
-from entrypoints.http.api.deps import Clock, Reads
+from entrypoints.http.api.deps import Clock, Reads, ReadsAt
 from entrypoints.http.api.models import (
     BalancePage,
     ChannelPage,
@@ -43,7 +44,7 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 @router.get("/v1/balances", response_model=BalancePage, summary="Balances per peer and asset")
 def list_balances(
-    reads: Reads, _: Reader, peer: PeerFilter = None, limit: Limit = None, cursor: Cursor = None
+    reads: ReadsAt, _: Reader, peer: PeerFilter = None, limit: Limit = None, cursor: Cursor = None
 ) -> dict[str, Any]:
     page = reads.balances(peer, limit=limit, cursor=cursor)
     return {"items": page.rows, "next_cursor": page.next_cursor}
@@ -51,7 +52,7 @@ def list_balances(
 
 @router.get("/v1/channels", response_model=ChannelPage, summary="Payment channels")
 def list_channels(
-    reads: Reads, _: Reader, peer: PeerFilter = None, limit: Limit = None, cursor: Cursor = None
+    reads: ReadsAt, _: Reader, peer: PeerFilter = None, limit: Limit = None, cursor: Cursor = None
 ) -> dict[str, Any]:
     page = reads.channels(peer, limit=limit, cursor=cursor)
     return {"items": page.rows, "next_cursor": page.next_cursor}
@@ -61,7 +62,7 @@ def list_channels(
     "/v1/settlements", response_model=SettlementPage, summary="Settlements by status, peer, age"
 )
 def list_settlements(
-    reads: Reads,
+    reads: ReadsAt,
     clock: Clock,
     _: Reader,
     status: SettlementStatus | None = None,
