@@ -43,7 +43,15 @@ def build_observability(node: Node, clock: Callable[[], datetime]) -> Observabil
         return str(node.app.load(account_id, PeerAccount).asset_code)
 
     feed = LiveEventFeed(node.app, EventMetrics(metrics, requested_at, asset_of))
-    api = create_app(node.app, node.read_side(), node.settings.api, clock)
+    api = create_app(
+        node.app,
+        node.read_side(),
+        node.settings.api,
+        clock,
+        on_limited=lambda refused: metrics.rate_limited.labels(
+            refused.kind.value, refused.scope
+        ).inc(),
+    )
     api.mount("/metrics", make_asgi_app(metrics.registry))
     server = HttpServer(api, node.settings.api.host, node.settings.api.port)
     return Observability(metrics, feed, server)
