@@ -19,6 +19,7 @@ from bootstrap.http import HttpServer
 from bootstrap.node import Node
 from domain.peer_account import PeerAccount
 from entrypoints.http.api.app import create_app
+from projections.fraud_findings import RiskReader
 
 
 @dataclass
@@ -51,6 +52,7 @@ def build_observability(node: Node, clock: Callable[[], datetime]) -> Observabil
         on_limited=lambda refused: metrics.rate_limited.labels(
             refused.kind.value, refused.scope
         ).inc(),
+        risk=RiskReader(node.pool),
     )
     api.mount("/metrics", make_asgi_app(metrics.registry))
     server = HttpServer(api, node.settings.api.host, node.settings.api.port)

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from adapters.evm.settings import ChainSettings
 from adapters.kafka.settings import KafkaSettings
 from adapters.ledger.settings import LedgerSettings
+from application.fraud import FraudSettings
 from application.packet_settings import PacketSettings
 from application.rails.config import RailsSettings
 from application.settings import ClaimsSettings, SettlementPolicySettings
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     rails: RailsSettings = RailsSettings()
     claims: ClaimsSettings = ClaimsSettings()
     api: ApiSettings = ApiSettings()
+    fraud: FraudSettings = FraudSettings()
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,7 @@ CREATE TABLE fraud_findings (
     rule text NOT NULL,
     action text NOT NULL,
     facts jsonb NOT NULL,
+    weight smallint NOT NULL,  -- risk score points, as the rule's settings said when found
     at timestamptz NOT NULL
 );
 CREATE INDEX fraud_findings_by_account_time ON fraud_findings (account_id, at);

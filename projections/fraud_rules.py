@@ -147,10 +147,10 @@ class FraudRulesProjection(Projection):
         finding: Finding,
         state: dict[str, Any] | None,
     ) -> None:
-        action = self.settings.rule(finding.rule).action
+        rule = self.settings.rule(finding.rule)
         cursor.execute(
             "INSERT INTO fraud_findings (finding_id, position, account_id, peer_id, asset_code,"
-            " rule, action, facts, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " rule, action, facts, weight, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (finding_id) DO NOTHING",
             (
                 finding_id,
@@ -159,8 +159,9 @@ class FraudRulesProjection(Projection):
                 (state or {}).get("peer", ""),
                 (state or {}).get("asset", ""),
                 finding.rule.value,
-                action.value,
+                rule.action.value,
                 Jsonb(finding.facts),
+                rule.weight,
                 positioned.event.timestamp,
             ),
         )

@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "entrypoints.cli.kafka",
     "entrypoints.cli.audit",
     "entrypoints.cli.api",
+    "entrypoints.cli.risk",
 ]
 
 

@@ -23,6 +23,7 @@ from entrypoints.http.api.problems import install_problem_handlers
 from entrypoints.http.api.rate_limits import OnLimited, RateLimit
 from entrypoints.http.api.routes_health import package_version
 from entrypoints.http.api.settings import ApiSettings
+from projections.fraud_findings import RiskReader
 from projections.read_side import ReadSide
 
 ROUTE_MODULES = [
@@ -30,6 +31,7 @@ ROUTE_MODULES = [
     "entrypoints.http.api.routes_packets",
     "entrypoints.http.api.routes_reads",
     "entrypoints.http.api.routes_operator",
+    "entrypoints.http.api.routes_risk",
 ]
 """Each module has `router`; a new area (e.g. claims from peers) is one more entry."""
 
@@ -90,9 +92,12 @@ def create_app(
     settings: ApiSettings,
     clock: Callable[[], datetime] = system_clock,
     on_limited: Callable[[Limited], None] | None = None,
+    risk: RiskReader | None = None,
 ) -> FastAPI:
-    """`on_limited` is called with every request refused by a rate limit (the node's metric)."""
+    """`on_limited` is called with every request refused by a rate limit (the node's metric);
+    `risk` reads the fraud findings for `/v1/risk`."""
     api = build_api(settings)
+    api.state.risk = risk
     if on_limited is not None:
         api.state.rate_limit_listeners.append(on_limited)
     api.state.settlement_app = app

@@ -28,7 +28,8 @@ class EventClock:
     """Stands in for eventsourcing's timestamp source: events are stamped with `now`."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, tzinfo=UTC)
+        # An hour ago, to the second: findings fall in a risk window read with the real clock.
+        self.now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
     def __call__(self) -> datetime:
         return self.now
