@@ -403,8 +403,7 @@ class PeerAccount(Aggregate):
     # Administration
 
     class Paused(Aggregate.Event):
-        reason: str
-        rule: str = ""  # the fraud rule that paused the account; "" for an operator's pause
+        reason: str  # a fraud rule's pause names the rule: "fraud rule <rule> (<finding id>)"
 
     def pause(self, reason: str) -> None:
         if not reason:
@@ -413,7 +412,7 @@ class PeerAccount(Aggregate):
             self._pause(reason=reason)
 
     @event(Paused)
-    def _pause(self, reason: str, rule: str = "") -> None:
+    def _pause(self, reason: str) -> None:
         self.paused_reason = reason
 
     class Resumed(Aggregate.Event):
@@ -447,7 +446,7 @@ class PeerAccount(Aggregate):
         action = "pause" if pause else "alert"
         self._suspect_fraud(finding_id=finding_id, rule=rule, facts=facts, action=action)
         if pause and self.paused_reason is None:
-            self._pause(reason=f"fraud rule {rule} ({finding_id})", rule=rule)
+            self._pause(reason=f"fraud rule {rule} ({finding_id})")
         return True
 
     def _recent_findings(self) -> list[str]:

@@ -89,7 +89,7 @@ def test_repeated_stale_claims_pause_the_peer_naming_the_rule(world: World) -> N
     account = world.node.app.peer_account("mallory", "USD")
     assert account.paused_reason is not None and "stale_claims" in account.paused_reason
     paused = [e for e in world.node.app.history(account.id) if isinstance(e, PeerAccount.Paused)]
-    assert [e.rule for e in paused] == ["stale_claims"]
+    assert [e.reason.split(" (")[0] for e in paused] == ["fraud rule stale_claims"]
 
 
 def test_channel_open_close_churn_is_an_alert(world: World) -> None:
