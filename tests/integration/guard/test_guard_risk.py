@@ -97,3 +97,22 @@ def test_settle_peer_resume_lifts_the_rules_pause_and_records_who(
     history = world.node.app.history(account_id)
     resumed = [e for e in history if isinstance(e, PeerAccount.Resumed)]
     assert [e.resumed_by for e in resumed] == ["cli:ops-bo"]
+
+
+def test_the_apis_resume_lifts_the_rules_pause_and_records_the_client(world: World) -> None:
+    settings = ApiSettings(
+        clients={
+            "ops": ApiClientSettings(
+                token_sha256=token_sha256("tok-o"), scopes=frozenset({Scope.OPERATOR})
+            )
+        }
+    )
+    asgi = create_app(world.node.app, world.node.read_side(), settings)
+    with HttpServer(asgi) as server, httpx.Client(base_url=server.url) as http:
+        response = http.post(
+            "/v1/peers/mallory/assets/USD/resume", headers={"Authorization": "Bearer tok-o"}
+        )
+    assert response.status_code == 200 and response.json()["paused"] is False
+    history = world.node.app.history(PeerAccount.create_id("mallory", "USD"))
+    resumed = [e for e in history if isinstance(e, PeerAccount.Resumed)]
+    assert [e.resumed_by for e in resumed] == ["api:ops"]
