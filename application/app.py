@@ -10,13 +10,19 @@ from __future__ import annotations
 
 from application.commands.channels import ChannelCommands
 from application.commands.claims import ClaimCommands
+from application.commands.fraud import FraudCommands
 from application.commands.keys import KeyCommands
 from application.commands.peer_accounts import PeerAccountCommands
 from application.commands.settlements import SettlementCommands
 
 
 class SettlementApp(
-    PeerAccountCommands, SettlementCommands, ChannelCommands, ClaimCommands, KeyCommands
+    PeerAccountCommands,
+    SettlementCommands,
+    ChannelCommands,
+    ClaimCommands,
+    KeyCommands,
+    FraudCommands,
 ):
     # The name fixes the table names (settlementledger_events, ...): kept from the first release
     # so that existing stores load unchanged.

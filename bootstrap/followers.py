@@ -15,6 +15,7 @@ from application.processes.settlement_monitor import SettlementMonitor
 from projections.balances import BalancesProjection
 from projections.channels import ChannelsProjection
 from projections.event_chain import EventChainProjection
+from projections.fraud_rules import FraudRulesProjection
 from projections.kafka_publisher import KafkaPublisher
 from projections.ledger_postings import LedgerPostingsProjection
 from projections.runner import Projection
@@ -62,6 +63,8 @@ def followers(
     registry = [Follower(p, "read_model", external=False) for p in read_model_projections()]
     registry.append(Follower(EventChainProjection(), "audit", external=False))
     registry.append(Follower(SettlementMonitor(node.app, clock), "process", external=False))
+    fraud_rules = FraudRulesProjection(node.app, node.settings.fraud)
+    registry.append(Follower(fraud_rules, "process", external=False))
     if settlement is not None and node.settings.settlement.provision_on_registration:
         registry.append(Follower(settlement.provisioner, "process", external=True))
     registry.append(Follower(ledger, "outbound", external=True))
@@ -75,7 +78,7 @@ def follower_names(node: Node) -> list[str]:
     building any adapter."""
     settings = node.settings
     names = [p.name for p in read_model_projections()]
-    names += [EventChainProjection.name, SettlementMonitor.name]
+    names += [EventChainProjection.name, SettlementMonitor.name, FraudRulesProjection.name]
     rails = any(r.enabled for r in settings.rails.rails)
     if settings.settlement.provision_on_registration and rails:
         names.append(ChannelProvisioner.name)

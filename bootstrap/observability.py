@@ -22,6 +22,7 @@ from bootstrap.http import HttpServer
 from bootstrap.node import Node
 from domain.peer_account import PeerAccount
 from entrypoints.http.api.app import create_app
+from projections.fraud_findings import RiskReader
 
 
 @dataclass
@@ -48,7 +49,16 @@ def build_observability(
         return str(node.app.load(account_id, PeerAccount).asset_code)
 
     feed = LiveEventFeed(node.app, EventMetrics(metrics, requested_at, asset_of))
-    api = create_app(node.app, node.read_side(), node.settings.api, clock)
+    api = create_app(
+        node.app,
+        node.read_side(),
+        node.settings.api,
+        clock,
+        on_limited=lambda refused: metrics.rate_limited.labels(
+            refused.kind.value, refused.scope
+        ).inc(),
+        risk=RiskReader(node.pool),
+    )
     api.add_route("/metrics", _metrics_endpoint(metrics), include_in_schema=False)
     api.state.dependency_checks = checks or {}
     api.state.on_dependency = lambda name, up: metrics.dependency_up.labels(name).set(int(up))

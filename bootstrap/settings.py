@@ -28,6 +28,7 @@ from pydantic_settings import (
 from adapters.evm.settings import ChainSettings
 from adapters.kafka.settings import KafkaSettings
 from adapters.ledger.settings import LedgerSettings
+from application.fraud import FraudSettings
 from application.packet_settings import PacketSettings
 from application.rails.config import RailsSettings
 from application.settings import (
@@ -66,6 +67,7 @@ class Settings(BaseSettings):
     claims: ClaimsSettings = ClaimsSettings()
     api: ApiSettings = ApiSettings()
     reconciliation: ReconciliationSettings = ReconciliationSettings()
+    fraud: FraudSettings = FraudSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -38,6 +38,9 @@ class Direction(StrEnum):
     OUTGOING = "outgoing"
 
 
+MAX_RECENT_FINDINGS = 256
+"""Fraud finding ids an account remembers, to record each finding once."""
+
 MAX_BATCH_ENTRIES = 100_000
 """The most entries one batch may hold, whatever the configured limit (one event per batch)."""
 
@@ -400,7 +403,7 @@ class PeerAccount(Aggregate):
     # Administration
 
     class Paused(Aggregate.Event):
-        reason: str
+        reason: str  # a fraud rule's pause names the rule: "fraud rule <rule> (<finding id>)"
 
     def pause(self, reason: str) -> None:
         if not reason:
@@ -413,15 +416,53 @@ class PeerAccount(Aggregate):
         self.paused_reason = reason
 
     class Resumed(Aggregate.Event):
-        pass
+        resumed_by: str = ""  # absent from events stored before it was kept
 
-    def resume(self) -> None:
+    def resume(self, resumed_by: str = "") -> None:
         if self.paused_reason is not None:
-            self._resume()
+            self._resume(resumed_by=resumed_by)
 
     @event(Resumed)
-    def _resume(self) -> None:
+    def _resume(self, resumed_by: str = "") -> None:
         self.paused_reason = None
+
+    # Fraud findings (from the fraud rules follower): each recorded once by its id.
+
+    class FraudSuspected(Aggregate.Event):
+        finding_id: str
+        rule: str
+        facts: dict[str, Any]
+        action: str  # "alert" or "pause"
+
+    def suspect_fraud(
+        self, finding_id: str, rule: str, facts: dict[str, Any], pause: bool
+    ) -> bool:
+        """Records a finding once (False if its id was recorded lately); with `pause`, also
+        pauses the account naming the rule, unless it is paused already."""
+        if not finding_id or not rule:
+            raise InvalidField("finding_id", finding_id, "a finding needs an id and a rule")
+        if finding_id in self._recent_findings():
+            return False
+        action = "pause" if pause else "alert"
+        self._suspect_fraud(finding_id=finding_id, rule=rule, facts=facts, action=action)
+        if pause and self.paused_reason is None:
+            self._pause(reason=f"fraud rule {rule} ({finding_id})")
+        return True
+
+    def _recent_findings(self) -> list[str]:
+        # Made on first use: accounts and snapshots stored before findings existed have none.
+        recent: list[str] = self.__dict__.setdefault("recent_findings", [])
+        return recent
+
+    @event(FraudSuspected)
+    def _suspect_fraud(
+        self, finding_id: str, rule: str, facts: dict[str, Any], action: str
+    ) -> None:
+        recent = self._recent_findings()
+        recent.append(finding_id)
+        # A finding repeats only when its follower re-applies its last batch: a short memory
+        # suffices, and the state kept per account stays bounded.
+        del recent[:-MAX_RECENT_FINDINGS]
 
     class ThresholdChanged(Aggregate.Event):
         threshold: int

@@ -94,6 +94,18 @@ class NodeMetrics:
             ["dependency"],
             registry=r,
         )
+        self.fraud_findings = Counter(
+            "settle_fraud_findings",
+            "Fraud rule findings recorded on peer accounts, by rule and action (alert, pause)",
+            ["rule", "action"],
+            registry=r,
+        )
+        self.rate_limited = Counter(
+            "settle_rate_limited_requests",
+            "API requests refused by a rate limit, by kind and the limit reached",
+            ["kind", "limit"],
+            registry=r,
+        )
         self.part_restarts = Counter(
             "settle_node_part_restarts", "Restarts of a node part after a failure", ["part"],
             registry=r,

@@ -44,6 +44,8 @@ class EventMetrics:
             self._settlement(event)
         elif isinstance(event, Channel.SuspectedDoubleSpend):
             self.metrics.double_spends.inc()
+        elif isinstance(event, PeerAccount.FraudSuspected):
+            self.metrics.fraud_findings.labels(event.rule, event.action).inc()
 
     def _packets(self, event: Any) -> None:
         account_id = event.originator_id

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("entrypoints.cli.init", "write a starting configuration file (settle.toml)"),
     "reconcile": ("entrypoints.cli.reconcile", "compare the books with the events, ledger, chain"),
     "keys": ("entrypoints.cli.keys", "signing keys: list, rotate, generate"),
+    "risk": ("entrypoints.cli.risk", "risk score per peer from the fraud rules' findings"),
 }
 COMMAND_MODULES = list(dict.fromkeys(module for module, _ in COMMANDS.values()))
 

@@ -1,8 +1,10 @@
-"""`settle peer open|register` and `settle packets record`: what a connector feeds the ledger."""
+"""`settle peer open|register|resume` and `settle packets record`: what a connector feeds the
+ledger, and an operator lifting a pause (its own, or a fraud rule's), recorded with who did."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from typing import Any, Literal
@@ -46,6 +48,11 @@ def register(subparsers: Any) -> None:
     registered.add_argument("--preferred-rail")
     registered.add_argument("--claims-url", required=True)
     registered.set_defaults(handler=cmd_register)
+    resumed = actions.add_parser("resume", help="lift a pause (an operator's or a fraud rule's)")
+    resumed.add_argument("peer")
+    resumed.add_argument("--asset", required=True)
+    resumed.add_argument("--by", help="who resumes it (recorded); default: the login name")
+    resumed.set_defaults(handler=cmd_resume)
 
     packets = subparsers.add_parser("packets", help="record packet postings")
     packet_actions = packets.add_subparsers(dest="packets_action", required=True)
@@ -79,6 +86,26 @@ def cmd_register(args: argparse.Namespace) -> int:
     account_id = PeerAccount.create_id(args.peer, args.asset)
     emit_object(
         {"account_id": account_id, "registered": True, "changed": changed}, as_json=args.json
+    )
+    return EXIT_OK
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    by = args.by if args.by is not None else getpass.getuser()
+    if not by.strip():
+        raise BadInput("--by", "must name who resumes the account")
+    account_id = PeerAccount.create_id(args.peer, args.asset)
+    with open_node(args.settings) as node:
+        before = node.app.peer_account(args.peer, args.asset).paused_reason
+        node.app.resume_peer_account(account_id, f"cli:{by}")
+    emit_object(
+        {
+            "account_id": account_id,
+            "resumed": before is not None,
+            "was_paused_for": before,
+            "by": f"cli:{by}",
+        },
+        as_json=args.json,
     )
     return EXIT_OK
 

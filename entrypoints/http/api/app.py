@@ -1,4 +1,4 @@
-"""Builds the service API: routes, authentication, problem documents and the body limit.
+"""Builds the service API: routes, authentication, problem documents, body and rate limits.
 
 `build_api` needs only settings (so the OpenAPI document can be generated without a database);
 `create_app` adds what requests use: the application, the read side and a clock.
@@ -15,12 +15,15 @@ from fastapi import APIRouter, FastAPI
 
 from application.app import SettlementApp
 from application.clock import system_clock
+from application.rate_limiting import Limited, RateLimiter
 from entrypoints.http.api.auth import TokenTable
 from entrypoints.http.api.limits import BodyLimit
 from entrypoints.http.api.models import Problem
 from entrypoints.http.api.problems import install_problem_handlers
+from entrypoints.http.api.rate_limits import OnLimited, RateLimit
 from entrypoints.http.api.routes_health import package_version
 from entrypoints.http.api.settings import ApiSettings
+from projections.fraud_findings import RiskReader
 from projections.read_side import ReadSide
 
 ROUTE_MODULES = [
@@ -28,6 +31,7 @@ ROUTE_MODULES = [
     "entrypoints.http.api.routes_packets",
     "entrypoints.http.api.routes_reads",
     "entrypoints.http.api.routes_operator",
+    "entrypoints.http.api.routes_risk",
 ]
 """Each module has `router`; a new area (e.g. claims from peers) is one more entry."""
 
@@ -40,6 +44,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "No such peer account or aggregate."),
         (413, "Body or batch over the configured limit."),
         (422, "A field is invalid; `errors` names each."),
+        (429, "Over a rate limit; the Retry-After header says when to try again."),
     ]
 }
 
@@ -58,10 +63,14 @@ def build_api(settings: ApiSettings) -> FastAPI:
         public = name.endswith("routes_health")
         api.include_router(router, responses=None if public else PROBLEM_RESPONSES)
     install_problem_handlers(api)
+    api.state.tokens = TokenTable(settings.clients)
+    api.state.rate_limit_listeners = listeners = list[OnLimited]()
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Added last, so it runs first: a limited request is refused before its body is read.
+    limiter = RateLimiter(settings.rate_limits)
+    api.add_middleware(RateLimit, limiter=limiter, tokens=api.state.tokens, listeners=listeners)
     api.openapi = lambda: _problem_media_types(FastAPI.openapi(api))  # type: ignore[method-assign]
     api.state.api_settings = settings
-    api.state.tokens = TokenTable(settings.clients)
     return api
 
 
@@ -82,8 +91,15 @@ def create_app(
     read_side: ReadSide,
     settings: ApiSettings,
     clock: Callable[[], datetime] = system_clock,
+    on_limited: Callable[[Limited], None] | None = None,
+    risk: RiskReader | None = None,
 ) -> FastAPI:
+    """`on_limited` is called with every request refused by a rate limit (the node's metric);
+    `risk` reads the fraud findings for `/v1/risk`."""
     api = build_api(settings)
+    api.state.risk = risk
+    if on_limited is not None:
+        api.state.rate_limit_listeners.append(on_limited)
     api.state.settlement_app = app
     api.state.read_side = read_side
     api.state.clock = clock

@@ -37,7 +37,7 @@ def pause_peer(
 
 @router.post("/resume", response_model=AccountOut, summary="Resume a paused peer")
 def resume_peer(peer: PeerPath, asset: AssetPath, app: App, caller: Operator) -> AccountOut:
-    app.resume(PeerAccount.create_id(peer, asset))
+    app.resume_peer_account(PeerAccount.create_id(peer, asset), f"api:{caller.name}")
     log.info("peer resumed", extra={"peer": peer, "asset": asset, "by": caller.name})
     return _account(app, peer, asset)
 

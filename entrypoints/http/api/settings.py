@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from application.rate_limiting import RateLimitSettings
+
 
 class Scope(StrEnum):
     CONNECTOR = "connector"  # records packet batches
@@ -36,6 +38,9 @@ class ApiSettings(BaseModel):
     )
     max_batch_entries: int = Field(
         default=5000, ge=1, le=100_000, description="Larger packet batches get 413."
+    )
+    rate_limits: RateLimitSettings = Field(
+        default_factory=RateLimitSettings, description="Over these, 429 with Retry-After."
     )
     ready_max_lag: int | None = Field(
         default=None,
