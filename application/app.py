@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from application.commands.channels import ChannelCommands
 from application.commands.claims import ClaimCommands
+from application.commands.engine import EngineCommands
 from application.commands.peer_accounts import PeerAccountCommands
 from application.commands.settlements import SettlementCommands
 
 
-class SettlementApp(PeerAccountCommands, SettlementCommands, ChannelCommands, ClaimCommands):
+class SettlementApp(
+    PeerAccountCommands, SettlementCommands, ChannelCommands, ClaimCommands, EngineCommands
+):
     # The name fixes the table names (settlementledger_events, ...): kept from the first release
     # so that existing stores load unchanged.
     name = "SettlementLedger"

@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 
 from application.app import SettlementApp
 from application.clock import system_clock
+from application.engine_service import SettlementEngine
 from entrypoints.http.api.auth import TokenTable
 from entrypoints.http.api.limits import BodyLimit
 from entrypoints.http.api.models import Problem
@@ -28,6 +29,7 @@ ROUTE_MODULES = [
     "entrypoints.http.api.routes_packets",
     "entrypoints.http.api.routes_reads",
     "entrypoints.http.api.routes_operator",
+    "entrypoints.http.api.routes_rfc0038",
 ]
 """Each module has `router`; a new area (e.g. claims from peers) is one more entry."""
 
@@ -35,6 +37,7 @@ _PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+j
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {**_PROBLEM, "description": text}
     for status, text in [
+        (400, "Malformed input (RFC 0038 routes); `errors` names the field."),
         (401, "No valid bearer token."),
         (403, "The token lacks the route's scope."),
         (404, "No such peer account or aggregate."),
@@ -48,7 +51,8 @@ def build_api(settings: ApiSettings) -> FastAPI:
     api = FastAPI(
         title="settlement-ledger node API",
         version=package_version(),
-        description="Packet batches from connectors, reads, operator actions and health.",
+        description="Packet batches from connectors, the RFC 0038 settlement engine, reads, "
+        "operator actions and health.",
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
@@ -82,8 +86,11 @@ def create_app(
     read_side: ReadSide,
     settings: ApiSettings,
     clock: Callable[[], datetime] = system_clock,
+    engine: SettlementEngine | None = None,
 ) -> FastAPI:
+    """The service API; `engine` serves the RFC 0038 routes (503 without one)."""
     api = build_api(settings)
+    api.state.engine = engine
     api.state.settlement_app = app
     api.state.read_side = read_side
     api.state.clock = clock
