@@ -17,7 +17,8 @@ CREATE INDEX idempotency_keys_last_seen ON idempotency_keys (last_seen);
 CREATE TABLE engine_accounts (
     peer_account_id uuid PRIMARY KEY,
     engine_id uuid NOT NULL,
-    account_id text NOT NULL
+    account_id text NOT NULL,
+    asset_scale integer NOT NULL
 );
 
 CREATE TABLE engine_notices (
