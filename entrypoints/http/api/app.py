@@ -20,6 +20,7 @@ from entrypoints.http.api.auth import TokenTable
 from entrypoints.http.api.limits import BodyLimit
 from entrypoints.http.api.models import Problem
 from entrypoints.http.api.problems import install_problem_handlers
+from entrypoints.http.api.routes_claims import ClaimsEndpoint
 from entrypoints.http.api.routes_health import package_version
 from entrypoints.http.api.settings import ApiSettings
 from projections.read_side import ReadSide
@@ -30,6 +31,7 @@ ROUTE_MODULES = [
     "entrypoints.http.api.routes_reads",
     "entrypoints.http.api.routes_operator",
     "entrypoints.http.api.routes_rfc0038",
+    "entrypoints.http.api.routes_claims",
 ]
 """Each module has `router`; a new area (e.g. claims from peers) is one more entry."""
 
@@ -51,8 +53,8 @@ def build_api(settings: ApiSettings) -> FastAPI:
     api = FastAPI(
         title="settlement-ledger node API",
         version=package_version(),
-        description="Packet batches from connectors, the RFC 0038 settlement engine, reads, "
-        "operator actions and health.",
+        description="Packet batches from connectors, the RFC 0038 settlement engine, claims "
+        "from peers, reads, operator actions and health.",
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
@@ -87,10 +89,13 @@ def create_app(
     settings: ApiSettings,
     clock: Callable[[], datetime] = system_clock,
     engine: SettlementEngine | None = None,
+    claims: ClaimsEndpoint | None = None,
 ) -> FastAPI:
-    """The service API; `engine` serves the RFC 0038 routes (503 without one)."""
+    """The service API; `engine` serves the RFC 0038 routes (503 without one), `claims` the
+    claims route (404 without one)."""
     api = build_api(settings)
     api.state.engine = engine
+    api.state.claims = claims
     api.state.settlement_app = app
     api.state.read_side = read_side
     api.state.clock = clock
