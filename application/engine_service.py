@@ -29,9 +29,13 @@ MessageHandler = Callable[[str, bytes], bytes]
 
 @dataclass(frozen=True)
 class EngineTerms:
-    """The asset the engine settles and how long idempotency keys are kept (≥ 24 h by RFC)."""
+    """The asset the engine settles, the terms of the peer accounts it opens (the threshold
+    sizes channel deposits; the credit limit bounds what peers may owe us, and so what their
+    claims may credit) and how long idempotency keys are kept (RFC 0038: at least 24 h)."""
 
     asset: Asset
+    threshold: int
+    credit_limit: int
     keep_keys: timedelta = timedelta(hours=24)
 
     def __post_init__(self) -> None:
@@ -56,7 +60,10 @@ class SettlementEngine:
         self._purged_at: datetime | None = None
 
     def set_up_account(self, account_id: str) -> bool:
-        return self.app.open_engine_account(account_id, self.terms.asset)
+        terms = self.terms
+        return self.app.open_engine_account(
+            account_id, terms.asset, terms.threshold, terms.credit_limit
+        )
 
     def delete_account(self, account_id: str) -> None:
         self.app.delete_engine_account(account_id, self.clock())

@@ -22,7 +22,7 @@ from application.engine_quantity import Quantity, add, check_settleable, split
 from application.store import AggregateStore, AlreadyExists, NotFound
 from domain.engine_account import EngineAccount, check_engine_account_id
 from domain.fingerprint import fingerprint
-from domain.money import MAX_AMOUNT, Asset
+from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
 from domain.settlement import Settlement
 
@@ -41,16 +41,20 @@ class Instructed:
 
 
 class EngineCommands(AggregateStore):
-    def open_engine_account(self, account_id: str, asset: Asset) -> bool:
+    def open_engine_account(
+        self, account_id: str, asset: Asset, threshold: int, credit_limit: int
+    ) -> bool:
         """Sets up the engine account `account_id` (the peer's id) on the peer account of that
-        peer in `asset`, opening that peer account if there is none. False if it existed."""
+        peer in `asset`, opening that peer account if there is none (its `threshold` sizes the
+        channel's deposits; settle-to 0). False if the engine account existed."""
         check_engine_account_id(account_id)
         peer_account_id = PeerAccount.create_id(account_id, asset.code)
         try:
             peer = self.load(peer_account_id, PeerAccount)
         except NotFound:
-            # Thresholds never fire: the connector decides when to settle through the engine.
-            opened = PeerAccount.open(account_id, asset, MAX_AMOUNT, 0, MAX_AMOUNT)
+            # Instructed amounts are reserved as they are recorded, so payable never stays at the
+            # threshold: the connector alone decides when to settle.
+            opened = PeerAccount.open(account_id, asset, threshold, 0, credit_limit)
             with contextlib.suppress(AlreadyExists):  # opened meanwhile by another caller
                 self.create(opened)
             peer = self.load(peer_account_id, PeerAccount)

@@ -52,7 +52,7 @@ def start_engine(database_url: str, asset: Asset = USD9) -> Iterator[EngineServi
         engine = SettlementEngine(
             node.app,
             PostgresIdempotencyStore(node.pool),
-            EngineTerms(asset),
+            EngineTerms(asset, threshold=5_000_000, credit_limit=10**15),
             clock,
             SettlementInfoMessages({"address": "0x" + "11" * 20}),
         )
