@@ -53,6 +53,7 @@ class EngineAccount(Aggregate):
         self.leftover: list[Any] = ["0", asset_scale]  # [digits, scale]
         # idempotency key -> [settled minor units, settlement id hex or "", at iso]
         self.requests: dict[str, list[Any]] = {}
+        self.instructed = 0  # requests recorded so far: numbers each one, keys may come again
         # Incoming: idempotency key -> minor units the connector has yet to acknowledge.
         self.owed: dict[str, int] = {}
         self.uncredited = 0  # what the connector acknowledged less than it was told, kept
@@ -114,6 +115,7 @@ class EngineAccount(Aggregate):
             self.requests.pop(old, None)
         self.requests[key] = [settled, settlement_id, at.isoformat()]
         self.leftover = leftover
+        self.instructed += 1
 
     @property
     def leftover_quantity(self) -> tuple[int, int]:

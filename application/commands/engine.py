@@ -100,7 +100,7 @@ class EngineCommands(AggregateStore):
             settled, rest = split(total, engine.asset_scale)
             new: Settlement | None = None
             if check_settleable(settled) > 0:
-                new = _reserve_instructed(peer, key, settled, at)
+                new = _reserve_instructed(peer, engine.instructed, settled, at)
             forget = _expired_keys(engine, at - keep_keys)
             engine.instruct_settlement(
                 key,
@@ -166,10 +166,11 @@ class EngineCommands(AggregateStore):
         raise AssertionError("unreachable")
 
 
-def _reserve_instructed(peer: PeerAccount, key: str, amount: int, at: datetime) -> Settlement:
+def _reserve_instructed(peer: PeerAccount, sequence: int, amount: int, at: datetime) -> Settlement:
     """The instructed amount becomes payable on the peer account and is reserved at once for a
-    new settlement (the connector already debited its own books)."""
-    tag = "rfc0038:" + fingerprint({"account": peer.peer_id, "key": key})[-40:]
+    new settlement (the connector already debited its own books). Named by the request's number
+    on the engine account, not its key: a key may come again once forgotten."""
+    tag = "rfc0038:" + fingerprint({"account": peer.peer_id, "request": sequence})[-40:]
     peer.record_packets(tag, [PacketEntry(tag, Direction.OUTGOING, amount)])
     settlement = Settlement.request(tag, peer.id, peer.peer_id, peer.asset_code, amount, at)
     peer.reserve(settlement.id, amount)

@@ -136,6 +136,9 @@ def test_keys_kept_24_hours_since_last_use(engine_service: EngineService) -> Non
     assert _settle(engine_service, "bob", "x", other)[0] == 201  # triggers a purge pass
     assert _settle(engine_service, "bob", "k", other)[0] == 409  # still known
     assert engine_service.node.app.peer_account("bob", "USD").in_flight == 21
+    engine_service.clock.advance(timedelta(hours=25))
+    assert _settle(engine_service, "bob", "y", other)[0] == 201  # purges what is past 24 h
+    assert _settle(engine_service, "bob", "k", other)[0] == 201  # forgotten: a new request
 
 
 def test_messages_raw_bytes_in_and_out(engine_service: EngineService) -> None:
