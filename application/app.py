@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from application.commands.channels import ChannelCommands
 from application.commands.claims import ClaimCommands
+from application.commands.engine import EngineCommands
 from application.commands.fraud import FraudCommands
 from application.commands.keys import KeyCommands
 from application.commands.peer_accounts import PeerAccountCommands
@@ -23,6 +24,7 @@ class SettlementApp(
     ClaimCommands,
     KeyCommands,
     FraudCommands,
+    EngineCommands,
 ):
     # The name fixes the table names (settlementledger_events, ...): kept from the first release
     # so that existing stores load unchanged.

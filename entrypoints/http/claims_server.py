@@ -1,27 +1,59 @@
-"""The receiving end's lifecycle: start the claims endpoint on a thread, report its URL, stop it.
+"""Transitional: the claims route served alone, for callers not yet moved to the one service.
 
-What a request goes through is in `entrypoints.http.claims_endpoint`.
+Claims are a route module of the service API (`entrypoints/http/api/routes_claims.py`, mounted by
+`create_app(..., claims=ClaimsEndpoint(...))`). Until `bootstrap/settlement.py` mounts it there,
+`ClaimServer` keeps its old constructor and serves an app with only that route (and `/health`)
+through the same uvicorn `HttpServer` as the API. Delete this module once nothing imports it.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Mapping
+from http import HTTPStatus
 from types import TracebackType
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from adapters.claims.errors import ClaimServerNotStarted
 from application.claim_handling import ClaimHandler
-from entrypoints.http.claims_endpoint import ClaimHTTPServer, ClaimRequestHandler
+from application.claim_messages import RejectionCode
+from bootstrap.http import HttpServer
+from entrypoints.http.api import routes_claims
+from entrypoints.http.api.routes_claims import (
+    DEFAULT_MAX_BODY_BYTES,
+    ClaimRefused,
+    ClaimsEndpoint,
+    rejected,
+)
 
-logger = logging.getLogger(__name__)
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "ClaimServer", "claims_only_app"]
 
-DEFAULT_MAX_BODY_BYTES = 64 * 1024
-_SHUTDOWN_POLL_SECONDS = 0.05
+
+def claims_only_app(endpoint: ClaimsEndpoint) -> FastAPI:
+    """An ASGI app with the claims route, `/health`, and ClaimRejected answers for other paths."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.include_router(routes_claims.router)
+    app.state.claims = endpoint
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    async def other(_: Request, error: Exception) -> JSONResponse:
+        status = error.status_code if isinstance(error, HTTPException) else 400
+        code = RejectionCode.NOT_FOUND if status in (404, 405) else RejectionCode.INVALID
+        answer = HTTPStatus.NOT_FOUND if status in (404, 405) else HTTPStatus.BAD_REQUEST
+        return rejected(ClaimRefused(answer, code, "no such path"))
+
+    app.add_exception_handler(HTTPException, other)
+    app.add_exception_handler(Exception, other)
+    return app
 
 
 class ClaimServer:
-    """Serves the claims endpoint on a thread; `port=0` picks a free port (see `url`)."""
+    """Serves the claims route on a thread; `port=0` picks a free port (see `url`)."""
 
     def __init__(
         self,
@@ -31,55 +63,26 @@ class ClaimServer:
         port: int = 0,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
-        self._handler = handler
-        self._tokens = dict(tokens)
+        self._app = claims_only_app(ClaimsEndpoint(handler, dict(tokens), max_body_bytes))
         self._host = host
         self._port = port
-        self._max_body_bytes = max_body_bytes
-        self._http: ClaimHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: HttpServer | None = None
 
     @property
     def url(self) -> str:
-        """The base URL, e.g. http://127.0.0.1:PORT."""
         if self._http is None:
             raise ClaimServerNotStarted("report its url")
-        host, port = self._http.server_address[:2]
-        host_text = host.decode() if isinstance(host, bytes) else str(host)
-        if ":" in host_text:
-            host_text = f"[{host_text}]"
-        return f"http://{host_text}:{port}"
+        return self._http.url
 
     def start(self) -> None:
-        if self._http is not None:
-            return
-        http = ClaimHTTPServer((self._host, self._port), ClaimRequestHandler)
-        http.claim_handler = self._handler
-        http.tokens = self._tokens
-        http.max_body_bytes = self._max_body_bytes
-        self._http = http
-        self._thread = threading.Thread(
-            target=http.serve_forever,
-            kwargs={"poll_interval": _SHUTDOWN_POLL_SECONDS},
-            name=f"claim-server-{self._port}",
-            daemon=True,
-        )
-        self._thread.start()
-        logger.info("claim server started", extra={"url": self.url, "peers": sorted(self._tokens)})
+        if self._http is None:
+            self._http = HttpServer(self._app, self._host, self._port).start()
 
     def stop(self) -> None:
-        """Stops accepting, closes the socket and waits for the serving thread; idempotent."""
-        http, thread = self._http, self._thread
-        if http is None:
-            return
-        url = self.url
-        http.shutdown()
-        http.server_close()
-        if thread is not None:
-            thread.join()
-        self._http = None
-        self._thread = None
-        logger.info("claim server stopped", extra={"url": url})
+        """Stops serving and waits for the serving thread; idempotent."""
+        http, self._http = self._http, None
+        if http is not None:
+            http.stop()
 
     def __enter__(self) -> ClaimServer:
         self.start()

@@ -15,12 +15,14 @@ from fastapi import APIRouter, FastAPI
 
 from application.app import SettlementApp
 from application.clock import system_clock
+from application.engine_service import SettlementEngine
 from application.rate_limiting import Limited, RateLimiter
 from entrypoints.http.api.auth import TokenTable
 from entrypoints.http.api.limits import BodyLimit
 from entrypoints.http.api.models import Problem
 from entrypoints.http.api.problems import install_problem_handlers
 from entrypoints.http.api.rate_limits import OnLimited, RateLimit
+from entrypoints.http.api.routes_claims import ClaimsEndpoint
 from entrypoints.http.api.routes_health import package_version
 from entrypoints.http.api.settings import ApiSettings
 from projections.fraud_findings import RiskReader
@@ -32,6 +34,8 @@ ROUTE_MODULES = [
     "entrypoints.http.api.routes_reads",
     "entrypoints.http.api.routes_operator",
     "entrypoints.http.api.routes_risk",
+    "entrypoints.http.api.routes_rfc0038",
+    "entrypoints.http.api.routes_claims",
 ]
 """Each module has `router`; a new area (e.g. claims from peers) is one more entry."""
 
@@ -39,6 +43,7 @@ _PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+j
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {**_PROBLEM, "description": text}
     for status, text in [
+        (400, "Malformed input (RFC 0038 routes); `errors` names the field."),
         (401, "No valid bearer token."),
         (403, "The token lacks the route's scope."),
         (404, "No such peer account or aggregate."),
@@ -53,7 +58,8 @@ def build_api(settings: ApiSettings) -> FastAPI:
     api = FastAPI(
         title="settlement-ledger node API",
         version=package_version(),
-        description="Packet batches from connectors, reads, operator actions and health.",
+        description="Packet batches from connectors, the RFC 0038 settlement engine, claims "
+        "from peers, reads, operator actions and health.",
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
@@ -93,11 +99,16 @@ def create_app(
     clock: Callable[[], datetime] = system_clock,
     on_limited: Callable[[Limited], None] | None = None,
     risk: RiskReader | None = None,
+    engine: SettlementEngine | None = None,
+    claims: ClaimsEndpoint | None = None,
 ) -> FastAPI:
     """`on_limited` is called with every request refused by a rate limit (the node's metric);
-    `risk` reads the fraud findings for `/v1/risk`."""
+    `risk` reads the fraud findings for `/v1/risk`; `engine` serves the RFC 0038 routes (503
+    without one), `claims` the claims route (404 without one)."""
     api = build_api(settings)
     api.state.risk = risk
+    api.state.engine = engine
+    api.state.claims = claims
     if on_limited is not None:
         api.state.rate_limit_listeners.append(on_limited)
     api.state.settlement_app = app

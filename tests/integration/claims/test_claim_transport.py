@@ -290,7 +290,7 @@ def test_other_rejection_is_422_and_final(server: ClaimServer) -> None:
 def test_handler_exception_is_500_retryable_with_a_generic_message(
     server: ClaimServer, handler: RecordingHandler, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="entrypoints.http.claims_endpoint")
+    caplog.set_level(logging.ERROR, logger="entrypoints.http.api.routes_claims")
     handler.failing_claim_ids.add("claim-1")
 
     failure = delivery_failure(client_for(server), make_claim())
