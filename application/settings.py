@@ -61,3 +61,18 @@ class ReconciliationSettings(BaseModel):
         default=0, ge=0, description="Seconds between scheduled runs; 0 turns them off."
     )
     claim_grace_seconds: int = Field(default=900, ge=0)
+
+
+class EngineSettings(BaseModel):
+    """The RFC 0038 settlement-engine API for a connector that keeps the balances itself."""
+
+    enabled: bool = False
+    connector_url: str | None = Field(
+        default=None, description="Our connector's engine-facing base URL (incoming credits)."
+    )
+    connector_token: SecretStr | None = None
+    asset_code: str = Field(default="USD", min_length=1, max_length=16)
+    asset_scale: int = Field(default=9, ge=0, le=38)
+    threshold: int = Field(default=1_000_000_000, gt=0)
+    credit_limit: int = Field(default=10**15, ge=0)
+    keep_keys_hours: int = Field(default=24, ge=24, description="RFC 0038: at least 24 hours.")

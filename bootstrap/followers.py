@@ -14,6 +14,7 @@ from application.processes.channel_provisioner import ChannelProvisioner
 from application.processes.settlement_monitor import SettlementMonitor
 from projections.balances import BalancesProjection
 from projections.channels import ChannelsProjection
+from projections.connector_notices import ConnectorNotices
 from projections.event_chain import EventChainProjection
 from projections.fraud_rules import FraudRulesProjection
 from projections.kafka_publisher import KafkaPublisher
@@ -57,6 +58,7 @@ def followers(
     settlement: SettlementProcess | None,
     ledger: Projection,
     kafka: Projection | None,
+    connector_notices: Projection | None = None,
 ) -> list[Follower]:
     """Every follower of a node, in the order they are started. The outbound ones are built by
     the caller (the settlement process waits on the ledger's progress)."""
@@ -67,6 +69,8 @@ def followers(
     registry.append(Follower(fraud_rules, "process", external=False))
     if settlement is not None and node.settings.settlement.provision_on_registration:
         registry.append(Follower(settlement.provisioner, "process", external=True))
+    if connector_notices is not None:
+        registry.append(Follower(connector_notices, "process", external=False))
     registry.append(Follower(ledger, "outbound", external=True))
     if kafka is not None:
         registry.append(Follower(kafka, "outbound", external=True))
@@ -82,6 +86,8 @@ def follower_names(node: Node) -> list[str]:
     rails = any(r.enabled for r in settings.rails.rails)
     if settings.settlement.provision_on_registration and rails:
         names.append(ChannelProvisioner.name)
+    if settings.engine.enabled:
+        names.append(ConnectorNotices.name)
     names.append(LedgerPostingsProjection.name)
     if settings.kafka.enabled:
         names.append(KafkaPublisher.name)

@@ -16,12 +16,14 @@ from starlette.responses import Response
 from adapters.metrics.collectors import ReadModelCollector
 from adapters.metrics.definitions import NodeMetrics
 from adapters.metrics.event_metrics import EventMetrics, LiveEventFeed
+from application.engine_service import SettlementEngine
 from bootstrap.followers import follower_names
 from bootstrap.health import Check
 from bootstrap.http import HttpServer
 from bootstrap.node import Node
 from domain.peer_account import PeerAccount
 from entrypoints.http.api.app import create_app
+from entrypoints.http.api.routes_claims import ClaimsEndpoint
 from projections.fraud_findings import RiskReader
 
 
@@ -36,7 +38,12 @@ class Observability:
 
 
 def build_observability(
-    node: Node, clock: Callable[[], datetime], checks: dict[str, Check] | None = None
+    node: Node,
+    clock: Callable[[], datetime],
+    checks: dict[str, Check] | None = None,
+    *,
+    engine: SettlementEngine | None = None,
+    claims: ClaimsEndpoint | None = None,
 ) -> Observability:
     metrics = NodeMetrics()
     names = follower_names(node)
@@ -58,6 +65,8 @@ def build_observability(
             refused.kind.value, refused.scope
         ).inc(),
         risk=RiskReader(node.pool),
+        engine=engine,
+        claims=claims,
     )
     api.add_route("/metrics", _metrics_endpoint(metrics), include_in_schema=False)
     api.state.dependency_checks = checks or {}

@@ -23,6 +23,7 @@ from adapters.signing.node_keys import load_node_keys
 from adapters.signing.signer import Signer
 from application.rails.config import RailConfig
 from application.reconciliation import Reconciler
+from bootstrap.engine import Engine, build_engine
 from bootstrap.followers import Follower, followers
 from bootstrap.health import dependency_checks
 from bootstrap.kafka import publisher_runner
@@ -32,6 +33,7 @@ from bootstrap.observability import Observability, build_observability
 from bootstrap.reconciliation import build_reconciler, reconcile_on_schedule
 from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
 from bootstrap.supervisor import Supervisor
+from entrypoints.http.api.routes_claims import ClaimsEndpoint
 from projections.key_needs import channels_needing_keys
 from projections.ledger_postings import LedgerPostingsProjection
 from projections.runner import ProjectionRunner
@@ -53,6 +55,7 @@ class Service:
     settlement: SettlementProcess | None
     observability: Observability | None = None
     reconciler: Reconciler | None = None
+    engine: Engine | None = None
     exits: ExitStack = field(default_factory=ExitStack)
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -94,12 +97,14 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     if settings.kafka.enabled:
         kafka_runner, producer = publisher_runner(node)
         service.closers.append(producer.close)
+    service.engine = build_engine(node, clock)
     registry = followers(
         node,
         clock,
         service.settlement,
         ledger,
         kafka_runner.projection if kafka_runner else None,
+        service.engine.notices if service.engine else None,
     )
     prebuilt = {ledger.name: ledger_runner}
     if kafka_runner is not None:
@@ -108,7 +113,17 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     kafka_servers = settings.kafka.servers if settings.kafka.enabled else None
     rails = service.settlement.rails if service.settlement is not None else {}
     checks = dependency_checks(ledger.ledger, rails, kafka_servers)
-    service.observability = build_observability(node, clock, checks)
+    claims = None
+    if service.settlement is not None:
+        tokens = {p: t.get_secret_value() for p, t in settings.claims.tokens.items()}
+        claims = ClaimsEndpoint(service.settlement.receiver, tokens)
+    service.observability = build_observability(
+        node,
+        clock,
+        checks,
+        engine=service.engine.api if service.engine else None,
+        claims=claims,
+    )
     if settings.reconciliation.interval_seconds:
         service.reconciler = service.exits.enter_context(
             build_reconciler(
@@ -197,6 +212,8 @@ def _start_leader_parts(
         if follower.leader_only:
             follow = partial(runner.run_forever, term, guard=lock.still_leader)
             supervisor.start(follower.name, follow)
+    if service.engine is not None:
+        supervisor.start("connector-notices", partial(service.engine.notify_connector, term))
     if service.reconciler is not None:
         every = timedelta(seconds=service.node.settings.reconciliation.interval_seconds)
         scheduled = partial(reconcile_on_schedule, service.reconciler, every, term)

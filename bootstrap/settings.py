@@ -33,6 +33,7 @@ from application.packet_settings import PacketSettings
 from application.rails.config import RailsSettings
 from application.settings import (
     ClaimsSettings,
+    EngineSettings,
     ReconciliationSettings,
     SettlementPolicySettings,
 )
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
     claims: ClaimsSettings = ClaimsSettings()
     api: ApiSettings = ApiSettings()
     reconciliation: ReconciliationSettings = ReconciliationSettings()
+    engine: EngineSettings = EngineSettings()
     fraud: FraudSettings = FraudSettings()
 
     @classmethod
