@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 
 from adapters.evm.chains import connect_rpc
+from devtools.processes import die_with_parent
 
 REPO = Path(__file__).resolve().parents[1]
 ANVIL = REPO / "node_modules" / ".bin" / "anvil"
@@ -49,6 +50,7 @@ class AnvilProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + self.start_timeout_seconds
         while True:

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from devtools.processes import die_with_parent
+
 log = logging.getLogger(__name__)
 
 
@@ -73,6 +75,7 @@ class TansuBroker:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         self._wait_until_listening(ready_timeout)
         log.info("tansu broker started", extra={"port": self.port, "pid": self._process.pid})

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from devtools.processes import die_with_parent
+
 
 class ReplicaStartError(Exception):
     def __init__(self, binary: str, problem: str) -> None:
@@ -72,6 +74,7 @@ class LocalReplica:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         log_file.close()
         self._wait_ready(ready_within)
