@@ -42,8 +42,9 @@ class ChannelQueries:
     ) -> UUID | None:
         self._channels.catch_up()
         result: UUID | None = self._first(
-            f"SELECT channel_id FROM channels WHERE {_RAIL_PARTNER} AND NOT abandoned"
-            " AND state IN ('open_requested', 'opened') ORDER BY updated_at DESC LIMIT 1",
+            f"SELECT channel_id FROM channels WHERE {_RAIL_PARTNER}"  # nosec B608 - constants
+            " AND NOT abandoned AND state IN ('open_requested', 'opened')"
+            " ORDER BY updated_at DESC LIMIT 1",
             (chain_id, token_network, partner),
         )
         return result
@@ -51,7 +52,7 @@ class ChannelQueries:
     def channel_count(self, chain_id: int, token_network: Address, partner: Address) -> int:
         self._channels.catch_up()
         count = self._first(
-            f"SELECT count(*) FROM channels WHERE {_RAIL_PARTNER}",
+            f"SELECT count(*) FROM channels WHERE {_RAIL_PARTNER}",  # nosec B608 - constants
             (chain_id, token_network, partner),
         )
         return int(count)
@@ -70,7 +71,7 @@ class ChannelQueries:
     ) -> UUID | None:
         self._channels.catch_up()
         result: UUID | None = self._first(
-            f"SELECT channel_id FROM channels WHERE {_RAIL_PARTNER}"
+            f"SELECT channel_id FROM channels WHERE {_RAIL_PARTNER}"  # nosec B608 - constants
             " AND state = 'open_requested' ORDER BY updated_at LIMIT 1",
             (chain_id, token_network, partner),
         )

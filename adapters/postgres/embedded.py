@@ -8,6 +8,9 @@ stopped when the handle is closed or the process exits.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess  # nosec B404 - starts our own watchdog module
+import sys
 import warnings
 from pathlib import Path
 from types import TracebackType
@@ -34,8 +37,25 @@ class EmbeddedPostgres:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         mode = "delete" if self._delete_on_stop else "stop"
         self._server = get_server(self.data_dir, cleanup_mode=mode)
+        self._watch()
         log.info("embedded postgres ready", extra={"data_dir": str(self.data_dir)})
         return self
+
+    def _watch(self) -> None:
+        """A watchdog stops the server should this process die without stopping it."""
+        subprocess.Popen(  # nosec B603 - our own module with fixed arguments
+            [
+                sys.executable,
+                "-m",
+                "adapters.postgres.embedded_watchdog",
+                str(os.getpid()),
+                str(self.data_dir),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def url(self, database: str = "postgres") -> str:
         if self._server is None:

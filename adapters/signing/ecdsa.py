@@ -84,7 +84,8 @@ def ethereum_vrs(digest: bytes, signature: bytes, point: bytes) -> tuple[int, in
             recovered = PublicKey.from_signature_and_message(
                 compact + bytes([v]), digest, hasher=None
             )
-        except Exception:  # coincurve raises a bare Exception for an unrecoverable candidate
+        # coincurve raises a bare Exception for an unrecoverable candidate: try the next v.
+        except Exception:  # nosec B112
             continue
         if recovered.format(compressed=False) == point:
             return v, r, s
