@@ -75,7 +75,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
         web3s: dict[str, Web3] = {}
 
         def web3_for(config: RailConfig) -> Web3:
-            key = config.rpc_url or ""
+            key = ",".join(config.rpc_endpoints)
             if key not in web3s:
                 web3s[key] = rpc_web3(config, settings.chain.rpc_timeout_seconds)
             return web3s[key]

@@ -96,7 +96,7 @@ def connect_rail(
         signer,
         nonces,
         abi,
-        endpoint=config.rpc_url or "in-process",
+        endpoint=",".join(config.rpc_endpoints) or "in-process",
         poll_interval_seconds=0.05,
     )
     network = TokenNetworkClient(
@@ -273,9 +273,10 @@ def _connect_rails(
 
 
 def rpc_web3(config: RailConfig, timeout_seconds: float) -> Web3:
-    if config.rpc_url is None:
-        raise ValueError(f"rail {config.name!r} has no rpc_url")
-    return connect_rpc(config.rpc_url, timeout_seconds, config.chain_id)
+    """The rail's chain over its endpoints (`rpc_url`, then `rpc_urls`), with failover."""
+    if not config.rpc_endpoints:
+        raise ValueError(f"rail {config.name!r} has neither rpc_url nor rpc_urls")
+    return connect_rpc(config.rpc_endpoints, timeout_seconds, config.chain_id)
 
 
 __all__ = ["LedgerProgress", "SettlementProcess", "build_settlement_process", "rpc_web3"]

@@ -1,4 +1,5 @@
-"""Connecting to a chain: a JSON-RPC node, or the in-process eth-tester (py-evm) chain.
+"""Connecting to a chain: a JSON-RPC node (one endpoint, or several with failover), or the
+in-process eth-tester (py-evm) chain.
 
 Also deploys the development contracts (TestToken and TokenNetwork) and funds development
 accounts from the chain's own unlocked account, on eth-tester and Anvil alike.
@@ -6,18 +7,27 @@ accounts from the chain's own unlocked account, on eth-tester and Anvil alike.
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import requests
 from eth_abi.abi import encode as abi_encode
-from eth_typing import ChecksumAddress
+from eth_typing import URI, ChecksumAddress
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
-from web3.types import Wei
+from web3.types import RPCEndpoint, RPCResponse, Wei
 
 from adapters.evm.artifacts import load_artifact
 from adapters.evm.errors import RpcUnavailable, classify
 from adapters.evm.settings import ChainSettings
 from adapters.evm.transactions import TransactionSender
+
+log = logging.getLogger(__name__)
+# What says an endpoint is down, not that it refused the call: only these fail over.
+_UNREACHABLE = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
 
 
 class ChainMismatch(Exception):
@@ -42,8 +52,17 @@ def start_eth_tester() -> Web3:
     return Web3(EthereumTesterProvider())
 
 
-def connect_rpc(url: str, timeout_seconds: float, expected_chain_id: int | None = None) -> Web3:
-    """Connects to a node and checks its chain id; raises RpcUnavailable if it does not answer."""
+def connect_rpc(
+    url: str | Sequence[str], timeout_seconds: float, expected_chain_id: int | None = None
+) -> Web3:
+    """Connects to a node and checks its chain id; raises RpcUnavailable if it does not answer.
+    Given several endpoints, calls go to the first healthy one and fall over to the next."""
+    if not isinstance(url, str):
+        if len(url) > 1:
+            provider = FailoverHTTPProvider(url, timeout_seconds, expected_chain_id)
+            provider.connect()
+            return Web3(provider)
+        [url] = url
     web3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout_seconds}))
     try:
         chain_id = web3.eth.chain_id
@@ -52,6 +71,101 @@ def connect_rpc(url: str, timeout_seconds: float, expected_chain_id: int | None 
     if expected_chain_id is not None and chain_id != expected_chain_id:
         raise ChainMismatch(expected_chain_id, chain_id)
     return web3
+
+
+class FailoverHTTPProvider(HTTPProvider):
+    """JSON-RPC over several endpoints of one chain: each call goes to the current endpoint; on a
+    connection error or timeout the next endpoint that is healthy (answers `eth_chainId` with the
+    expected chain id within the timeout) becomes current and the call is repeated there, each
+    endpoint at most once per call. A failover is logged. A node's answer, even an error, is
+    never a reason to fail over: it is the chain's answer."""
+
+    def __init__(
+        self, urls: Sequence[str], timeout_seconds: float, chain_id: int | None = None
+    ) -> None:
+        if not urls:
+            raise ValueError("urls: at least one RPC endpoint is needed")
+        self.urls = tuple(urls)
+        self.chain_id = chain_id
+        # Inner providers fail at once (no retries of their own): the next endpoint is the retry.
+        self._providers = {
+            u: HTTPProvider(
+                u, request_kwargs={"timeout": timeout_seconds}, exception_retry_configuration=None
+            )
+            for u in self.urls
+        }
+        self._switch = threading.Lock()
+        super().__init__(self.urls[0], request_kwargs={"timeout": timeout_seconds})
+
+    def connect(self) -> str:
+        """Makes the first healthy endpoint current; raises ChainMismatch when an endpoint
+        serves another chain (a misconfiguration) and RpcUnavailable when none answers."""
+        reasons: dict[str, str] = {}
+        for url in self.urls:
+            answer = self._chain_id_at(url)
+            if isinstance(answer, str):
+                reasons[url] = answer
+                log.warning("rpc endpoint unhealthy", extra={"endpoint": url, "reason": answer})
+                continue
+            if self.chain_id is not None and answer != self.chain_id:
+                raise ChainMismatch(self.chain_id, answer)
+            self.endpoint_uri = URI(url)
+            return url
+        raise RpcUnavailable(",".join(self.urls), f"no endpoint is healthy: {reasons}")
+
+    def unhealthy_reason(self, url: str) -> str | None:
+        """None when `url` answers with the expected chain id within the timeout."""
+        answer = self._chain_id_at(url)
+        if isinstance(answer, str):
+            return answer
+        if self.chain_id is not None and answer != self.chain_id:
+            return f"chain id {answer}, expected {self.chain_id}"
+        return None
+
+    def _chain_id_at(self, url: str) -> int | str:
+        """The endpoint's chain id, or why it could not be had."""
+        try:
+            response = self._providers[url].make_request(RPCEndpoint("eth_chainId"), [])
+        except _UNREACHABLE as error:
+            return f"{type(error).__name__}: {error}"
+        if "result" not in response:
+            return f"eth_chainId answered {response.get('error')!r}"
+        return int(str(response["result"]), 16)
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        endpoint = str(self.endpoint_uri)
+        tried: list[str] = []
+        while True:
+            try:
+                return self._providers[endpoint].make_request(method, params)
+            except _UNREACHABLE as error:
+                tried.append(endpoint)
+                endpoint = self._fail_over(endpoint, tried, error)
+
+    def is_connected(self, show_traceback: bool = False) -> bool:
+        return any(self.unhealthy_reason(url) is None for url in self.urls)
+
+    def _fail_over(self, failed: str, tried: list[str], error: BaseException) -> str:
+        """The next healthy endpoint after `failed` not yet tried in this call; re-raises the
+        error when there is none (the caller classifies it as RpcUnavailable, retryable)."""
+        with self._switch:
+            if self.endpoint_uri != failed and self.endpoint_uri not in tried:
+                return str(self.endpoint_uri)  # another call already moved on
+            start = self.urls.index(failed)
+            for url in self.urls[start + 1 :] + self.urls[:start]:
+                if url in tried:
+                    continue
+                reason = self.unhealthy_reason(url)
+                if reason is None:
+                    log.warning(
+                        "rpc failover",
+                        extra={"from_endpoint": failed, "to_endpoint": url, "error": repr(error)},
+                    )
+                    self.endpoint_uri = URI(url)
+                    return url
+                tried.append(url)
+                log.warning("rpc endpoint unhealthy", extra={"endpoint": url, "reason": reason})
+        raise error
 
 
 def connect(settings: ChainSettings) -> Web3:

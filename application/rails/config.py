@@ -6,6 +6,7 @@ in the application's Settings as a nested section (env SETTLE_RAILS__...).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -15,6 +16,8 @@ from application.rails.errors import RailsConfigurationError
 
 _ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 _RAIL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+_RPC_URL_PATTERN = r"^https?://[^\s,]+$"
+MAX_RPC_URLS = 8  # a bound on failover: each call tries each endpoint at most once
 
 
 class RailConfig(BaseModel):
@@ -24,7 +27,13 @@ class RailConfig(BaseModel):
 
     name: str = Field(pattern=_RAIL_NAME_PATTERN)
     chain_id: int = Field(ge=1)
-    rpc_url: str | None = Field(default=None, min_length=1)
+    rpc_url: str | None = Field(default=None, pattern=_RPC_URL_PATTERN)
+    rpc_urls: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_RPC_URLS,
+        description="JSON-RPC endpoints of the chain, in order of preference; a call falls over"
+        " to the next healthy one when its endpoint does not answer (rpc_url comes first).",
+    )
     token_network: str | None = Field(
         default=None,
         pattern=_ADDRESS_PATTERN,
@@ -37,6 +46,22 @@ class RailConfig(BaseModel):
     )
     estimated_latency_ms: int = Field(gt=0)
     enabled: bool = True
+
+    @field_validator("rpc_urls")
+    @classmethod
+    def _endpoints_are_urls(cls, urls: list[str]) -> list[str]:
+        for index, url in enumerate(urls):
+            if not re.match(_RPC_URL_PATTERN, url):
+                raise ValueError(f"rpc_urls[{index}] is not an http(s) URL: {url!r}")
+        if len(set(urls)) != len(urls):
+            raise ValueError("an endpoint appears more than once")
+        return urls
+
+    @property
+    def rpc_endpoints(self) -> list[str]:
+        """Every endpoint of the rail, in order of preference: `rpc_url`, then `rpc_urls`."""
+        first = [self.rpc_url] if self.rpc_url else []
+        return first + [url for url in self.rpc_urls if url != self.rpc_url]
 
 
 class RailWeights(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -66,6 +67,48 @@ class NodeProcess:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    @property
+    def returncode(self) -> int | None:
+        """None while the process runs; its exit code (negative: the signal) once it ended."""
+        return None if self.process is None else self.process.poll()
+
+    def kill(self) -> int:
+        """SIGKILL of the whole process group, as `kill -9` by an operator: no cleanup."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        code = self.process.wait(timeout=30)
+        self._log.close()
+        return code
+
+    def acquired_epochs(self) -> list[int]:
+        """The leadership epochs this process took, from its `leadership acquired` log lines."""
+        return [
+            int(str(record["epoch"]))
+            for record in _json_records(self.log_text())
+            if record.get("event") == "leadership acquired"
+        ]
+
+
+def _json_records(text: str) -> list[dict[str, object]]:
+    records = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut short by SIGKILL
+    return records
+
+
+def leadership_epoch(database_url: str) -> int:
+    """The epoch in `node_leadership`: it rises by one with every takeover."""
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT epoch FROM node_leadership WHERE id = 1").fetchone()
+    return int(row[0]) if row else 0
 
 
 def wait_until(

@@ -109,3 +109,47 @@ def test_a_bad_policy_field_is_named(overrides: dict[str, Any], field: str) -> N
         parse_rails_settings({"rails": [rail()], **overrides})
 
     assert raised.value.field == field
+
+
+def test_rpc_url_alone_is_the_one_endpoint() -> None:
+    [config] = parse_rails_settings({"rails": [rail()]}).rails
+
+    assert config.rpc_endpoints == ["http://127.0.0.1:8545"]
+
+
+def test_rpc_urls_are_the_endpoints_in_order_after_rpc_url() -> None:
+    urls = ["http://127.0.0.1:8546", "https://rpc.example/v1", "http://127.0.0.1:8545"]
+    [only_list] = parse_rails_settings({"rails": [rail(rpc_url=None, rpc_urls=urls)]}).rails
+    [both] = parse_rails_settings({"rails": [rail(rpc_urls=urls)]}).rails
+
+    assert only_list.rpc_endpoints == urls
+    # rpc_url comes first and is not repeated where rpc_urls names it too.
+    assert both.rpc_endpoints == [
+        "http://127.0.0.1:8545",
+        "http://127.0.0.1:8546",
+        "https://rpc.example/v1",
+    ]
+
+
+def test_a_rail_without_endpoints_has_none() -> None:
+    [config] = parse_rails_settings({"rails": [rail(rpc_url=None)]}).rails
+
+    assert config.rpc_endpoints == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "words"),
+    [
+        ({"rpc_urls": ["127.0.0.1:8545"]}, "rails.0.rpc_urls", "rpc_urls[0]"),
+        ({"rpc_urls": ["http://a:1", "ftp://b"]}, "rails.0.rpc_urls", "rpc_urls[1]"),
+        ({"rpc_urls": ["http://a:1", "http://a:1"]}, "rails.0.rpc_urls", "more than once"),
+        ({"rpc_urls": [f"http://a:{p}" for p in range(9)]}, "rails.0.rpc_urls", "at most 8"),
+        ({"rpc_url": "localhost:8545"}, "rails.0.rpc_url", "pattern"),
+    ],
+)
+def test_a_bad_endpoint_is_named(overrides: dict[str, Any], field: str, words: str) -> None:
+    with pytest.raises(RailsConfigurationError) as raised:
+        parse_rails_settings({"rails": [rail(**overrides)]})
+
+    assert raised.value.field == field
+    assert words in str(raised.value)
