@@ -24,7 +24,7 @@ from projections.runner import Projection, ProjectionRunner
 
 log = logging.getLogger(__name__)
 
-POOL_SIZE = 10
+POOL_SIZE = 16
 """Connections kept open (as many again may overflow), shared by commands, reads and HTTP."""
 
 

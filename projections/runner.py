@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import psycopg
+from eventsourcing.persistence import Notification
 from psycopg import sql
 from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
@@ -23,6 +24,8 @@ from psycopg_pool import ConnectionPool
 from application.new_events import NewEvents
 
 log = logging.getLogger(__name__)
+
+_MAX_POSITION = 2**63 - 1  # notification ids are bigint
 
 # How often a follower woken by NewEvents still looks for events written by other processes.
 FALLBACK_POLL_SECONDS = 1.0
@@ -119,9 +122,7 @@ class ProjectionRunner:
                 self._seen = position
                 if stop_at is not None and position >= stop_at:
                     return 0
-                notifications = self.app.recorder.select_notifications(
-                    start=position, limit=self.batch_size, stop=stop_at, inclusive_of_start=False
-                )
+                notifications = self._notifications(cursor, position, stop_at)
                 if not notifications:
                     return 0
                 to_event = self.app.mapper.to_domain_event
@@ -135,6 +136,31 @@ class ProjectionRunner:
                 )
             self._seen = events[-1].position
             return len(events)
+
+    def _notifications(
+        self, cursor: psycopg.Cursor[Any], after: int, stop_at: int | None
+    ) -> list[Notification]:
+        """The next batch of the log, read on the batch's own connection: taking a second one
+        from the pool while holding this one could starve the pool when every follower does."""
+        recorder = self.app.recorder
+        table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)
+        query = sql.SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
+            " WHERE notification_id > %s AND notification_id <= %s"
+            " ORDER BY notification_id LIMIT %s"
+        ).format(table)
+        stop = stop_at if stop_at is not None else _MAX_POSITION
+        rows = cursor.execute(query, (after, stop, self.batch_size)).fetchall()
+        return [
+            Notification(
+                id=row[0],
+                originator_id=row[1],
+                originator_version=row[2],
+                topic=row[3],
+                state=bytes(row[4]),
+            )
+            for row in rows
+        ]
 
     def catch_up(self, stop_at: int | None = None) -> int:
         """Applies events until none are left (or `stop_at` is reached)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import signal
 import sys
@@ -74,10 +75,19 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             before = set(subparsers.choices)
             module.register(subparsers)
             registered |= set(subparsers.choices) - before
-    for name, (_, summary) in COMMANDS.items():
-        if name not in registered:
+    for name, (module_name, summary) in COMMANDS.items():
+        if name not in registered and _installed(module_name):
             subparsers.add_parser(name, help=summary, add_help=False)
     return parser
+
+
+def _installed(module_name: str) -> bool:
+    """Whether a command's module is in this build (the service image has no devtools), found
+    without importing the module itself."""
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except (ModuleNotFoundError, ValueError):
+        return False
 
 
 def package_version() -> str:

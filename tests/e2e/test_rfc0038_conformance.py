@@ -76,7 +76,9 @@ def _engine_side(node: TestNode, clock: ManualClock, answers: list[tuple[int, by
             token_sha256=token_sha256(CONNECTOR_TOKEN), scopes=frozenset({Scope.CONNECTOR})
         )
     }
-    asgi = create_app(app, node.node.read_side(), ApiSettings(clients=clients), clock, engine)
+    asgi = create_app(
+        app, node.node.read_side(), ApiSettings(clients=clients), clock, engine=engine
+    )
     return HttpServer(asgi), ScriptedConnector(answers)
 
 

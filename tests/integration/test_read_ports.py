@@ -75,8 +75,8 @@ def test_channels_and_peers_are_found_whatever_the_address_spelling(node: Node) 
     assert found.by_onchain_id(1, NETWORK, 9) is None
 
     assert found.peer_by_address(PARTNER) is None
-    account_id = node.app.open_peer_account("bob", USD, 10_000, 0, 100)
-    node.app.register_peer(account_id, PARTNER.lower(), ["local"], "local", "http://127.0.0.1:9")
+    node.app.open_peer_account("bob", USD, 10_000, 0, 100)
+    node.app.register_peer("bob", "USD", PARTNER.lower(), ["local"], "local", "http://127.0.0.1:9")
     assert found.peer_by_address(PARTNER) == ("bob", "USD", 2)
 
 

@@ -97,6 +97,7 @@ def create_app(
     read_side: ReadSide,
     settings: ApiSettings,
     clock: Callable[[], datetime] = system_clock,
+    *,
     on_limited: Callable[[Limited], None] | None = None,
     risk: RiskReader | None = None,
     engine: SettlementEngine | None = None,

@@ -136,7 +136,7 @@ def _classify(error: DomainError) -> tuple[int, str, str, str | None]:
 
 def _not_found(_: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, NotFound)
-    field = "peer" if error.kind == "PeerAccount" else "id"
+    field = "peer" if error.kind in ("PeerAccount", "peer account") else "id"
     errors = [FieldProblem(field, f"no {error.kind} {error.key}", "path")]
     return problem(404, "not-found", "Not found", str(error), errors)
 
