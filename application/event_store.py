@@ -9,7 +9,9 @@ from __future__ import annotations
 import psycopg.conninfo
 
 
-def postgres_env(database_url: str, *, pool_size: int = 5) -> dict[str, str]:
+def postgres_env(
+    database_url: str, *, pool_size: int = 5, max_overflow: int | None = None
+) -> dict[str, str]:
     """The eventsourcing library's environment for the database behind `database_url`."""
     info = psycopg.conninfo.conninfo_to_dict(database_url)
     return {
@@ -20,7 +22,7 @@ def postgres_env(database_url: str, *, pool_size: int = 5) -> dict[str, str]:
         "POSTGRES_USER": str(info.get("user") or "postgres"),
         "POSTGRES_PASSWORD": str(info.get("password") or ""),
         "POSTGRES_POOL_SIZE": str(pool_size),
-        "POSTGRES_MAX_OVERFLOW": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(pool_size if max_overflow is None else max_overflow),
         "POSTGRES_LOCK_TIMEOUT": "10",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
         "CREATE_TABLE": "y",

@@ -24,7 +24,10 @@ from projections.runner import Projection, ProjectionRunner
 
 log = logging.getLogger(__name__)
 
-POOL_SIZE = 16
+POOL_SIZE = 4
+# Connections opened on demand beyond POOL_SIZE: a busy node (followers, executor workers, HTTP)
+# may hold up to POOL_SIZE + POOL_OVERFLOW, while an idle one (the demo runs four) keeps few.
+POOL_OVERFLOW = 20
 """Connections kept open (as many again may overflow), shared by commands, reads and HTTP."""
 
 
@@ -108,7 +111,7 @@ def open_node(settings: Settings, *, migrate: bool = True) -> Node:
             applied = apply_migrations(url)
             if applied:
                 log.info("migrations applied", extra={"versions": [m.version for m in applied]})
-        app = SettlementApp(env=postgres_env(url, pool_size=POOL_SIZE))
+        app = SettlementApp(env=postgres_env(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW))
     except BaseException:
         if embedded is not None:
             embedded.stop()

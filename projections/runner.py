@@ -189,7 +189,7 @@ class ProjectionRunner:
         backoff = poll_interval
         while not stop.is_set():
             if guard is not None and not guard():
-                log.warning("follower not allowed on", extra={"name": self.projection.name})
+                log.warning("follower not allowed on", extra={"follower": self.projection.name})
                 return
             try:
                 applied = self.run_once()

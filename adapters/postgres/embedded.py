@@ -36,8 +36,10 @@ class EmbeddedPostgres:
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         mode = "delete" if self._delete_on_stop else "stop"
+        reusing = _running(self.data_dir)
         self._server = get_server(self.data_dir, cleanup_mode=mode)
-        self._watch()
+        if not reusing:  # only the process that started the server answers for it
+            self._watch()
         log.info("embedded postgres ready", extra={"data_dir": str(self.data_dir)})
         return self
 
@@ -78,6 +80,14 @@ class EmbeddedPostgres:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _running(data_dir: Path) -> bool:
+    """Whether a server already runs on `data_dir` (started by another process)."""
+    from adapters.postgres.embedded_watchdog import alive, server_pid
+
+    pid = server_pid(data_dir)
+    return pid is not None and alive(pid)
 
 
 def ensure_database(server_url: str, database: str, *, template: str | None = None) -> None:
