@@ -4,6 +4,7 @@ peer's claims token or an API client named as the peer with the `peer` scope; a 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 from collections.abc import Iterator
@@ -82,7 +83,9 @@ def post(
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
-        connection.request("POST", "/accounts/node-a/claims", body=body, headers=headers)
+        # The server may answer (413) before the whole body is sent: then read its answer.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            connection.request("POST", "/accounts/node-a/claims", body=body, headers=headers)
         response = connection.getresponse()
         return response.status, json.loads(response.read())
     finally:
