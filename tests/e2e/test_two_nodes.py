@@ -6,9 +6,11 @@ unit, and B closes the channel on chain with A's latest proof and receives what 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 from eth_account import Account
 from web3 import Web3
@@ -155,6 +157,11 @@ def test_two_node_processes_settle_and_agree_to_the_unit(anvil_url: str, tmp_pat
         b_channel_id, proof, signature = latest_partner_proof(ops["node-b"])
         [b_channel] = [c for c in ops["node-b"]("channels") if c["channel_id"] == b_channel_id]
         b_deposit = int(b_channel["our_deposit"])  # B's own deposit, if B opened it, comes back
+        metrics = scrape_metrics(nodes["node-a"])
+        completed = metrics.get('settle_settlement_events_total{event="Completed"}', 0.0)
+        assert completed == len(settlements)  # counted from the events while the node ran
+        assert metrics.get("settle_settlement_duration_seconds_count", 0.0) == len(settlements)
+        assert metrics.get('settle_packets_recorded_total{asset="USD",direction="outgoing"}') == 15
     finally:
         codes = {name: node.stop() for name, node in nodes.items()}
     assert codes == {"node-a": 0, "node-b": 0}
@@ -171,6 +178,18 @@ def test_two_node_processes_settle_and_agree_to_the_unit(anvil_url: str, tmp_pat
     network.execute(network.prepare_settle(proof.channel_id))
     assert token.balance_of(keys["node-b"].address) - before == b_deposit + paid * UNIT
     assert b_channel_id
+
+
+def scrape_metrics(node: NodeProcess) -> dict[str, float]:
+    """The node's /metrics, sample by sample; its API URL is in its log."""
+    [url] = re.findall(r'"event": "http api listening"[^\n]*"url": "([^"]+)"', node.log_text())
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
 
 
 def latest_partner_proof(operator: Operator) -> tuple[str, BalanceProof, bytes]:
