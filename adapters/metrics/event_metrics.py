@@ -16,6 +16,7 @@ from uuid import UUID
 
 from adapters.metrics.definitions import NodeMetrics
 from domain.channel import Channel
+from domain.key_audit import KeyUse
 from domain.peer_account import PeerAccount
 from domain.settlement import Settlement
 
@@ -44,6 +45,10 @@ class EventMetrics:
             self._settlement(event)
         elif isinstance(event, Channel.SuspectedDoubleSpend):
             self.metrics.double_spends.inc()
+        elif isinstance(event, PeerAccount.SettlementReceived):
+            self.metrics.claims.labels("received", "credited").inc()
+        elif isinstance(event, KeyUse.Recorded):
+            self.metrics.key_operations.labels(str(event.purpose)).inc()
         elif isinstance(event, PeerAccount.FraudSuspected):
             self.metrics.fraud_findings.labels(event.rule, event.action).inc()
 
@@ -67,6 +72,8 @@ class EventMetrics:
     def _settlement(self, event: Any) -> None:
         name = type(event).__name__
         self.metrics.settlement_events.labels(name).inc()
+        if name == "Delivered":
+            self.metrics.claims.labels("sent", "delivered").inc()
         at = getattr(event, "at", None)
         sid = event.originator_id
         if isinstance(event, Settlement.AttemptFailed):

@@ -20,6 +20,7 @@ from adapters.metrics.definitions import NodeMetrics
 from adapters.metrics.event_metrics import EventMetrics, LiveEventFeed
 from bootstrap.node import Node, open_node
 from bootstrap.settings import Settings
+from domain.key_audit import KeyUse
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
 from domain.settlement import Settlement
@@ -86,6 +87,20 @@ def test_packets_and_failed_attempts_are_counted_from_the_events(node: Node) -> 
     assert failures == 1
     steps = _sample(metrics, "settle_settlement_step_duration_seconds_count", step="AttemptFailed")
     assert steps == 1
+
+
+def test_claims_credited_and_key_uses_are_counted_from_their_events(node: Node) -> None:
+    node.app.open_peer_account("bob", Asset("USD", 2), 10**6, 0, 10**6)
+    node.app.record_packets("bob", "USD", "b1", [PacketEntry("p1", Direction.INCOMING, 9)])
+    account_id = PeerAccount.create_id("bob", "USD")
+    node.app.receive_settlement(account_id, "claim-1", 5)
+    node.app.create(KeyUse("env:KEY", "0x" + "11" * 20, "balance_proof", "0x" + "ab" * 32))
+    metrics = NodeMetrics()
+
+    _feed(node, metrics).poll_once()
+
+    assert _sample(metrics, "settle_claims_total", direction="received", outcome="credited") == 1
+    assert _sample(metrics, "settle_key_operations_total", purpose="balance_proof") == 1
 
 
 @contextmanager
