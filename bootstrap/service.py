@@ -156,6 +156,9 @@ def run(service: Service, stop: threading.Event) -> int:
     when a critical part failed. A follower that fails is restarted with backoff (supervisor).
     Parts that act outside the database run only while this instance leads (`leadership`)."""
     supervisor = Supervisor(stop)
+    if service.observability is not None:
+        restarts = service.observability.metrics.part_restarts
+        supervisor.on_restart = lambda part: restarts.labels(part).inc()
     process = service.settlement
     node = service.node
     try:

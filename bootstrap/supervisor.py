@@ -30,6 +30,7 @@ class Supervisor:
     initial_backoff: float = 0.5
     max_backoff: float = 300.0
     parts: dict[str, PartStatus] = field(default_factory=dict)
+    on_restart: Callable[[str], None] | None = None  # e.g. the part-restarts metric
     fatal: list[str] = field(default_factory=list)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -61,6 +62,8 @@ class Supervisor:
                     return
                 status.restarts += 1
                 status.state = "restarting"
+                if self.on_restart is not None:
+                    self.on_restart(status.name)
                 log.error(
                     "node part failed; restarting",
                     exc_info=True,

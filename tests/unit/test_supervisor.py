@@ -10,7 +10,10 @@ from bootstrap.supervisor import Supervisor
 
 def test_a_failing_part_is_restarted_and_the_others_keep_running() -> None:
     stop = threading.Event()
-    supervisor = Supervisor(stop, initial_backoff=0.001, max_backoff=0.002)
+    restarted: list[str] = []
+    supervisor = Supervisor(
+        stop, initial_backoff=0.001, max_backoff=0.002, on_restart=restarted.append
+    )
     calls = {"flaky": 0, "steady": 0}
     flaky_recovered = threading.Event()
     steady_ran_after_failures = threading.Event()
@@ -35,6 +38,7 @@ def test_a_failing_part_is_restarted_and_the_others_keep_running() -> None:
     status = supervisor.parts["flaky"]
     assert (status.state, status.restarts) == ("running", 3)
     assert status.last_error == "ConnectionError: down 3"
+    assert restarted == ["flaky"] * 3
     assert supervisor.parts["steady"].restarts == 0
     stop.set()
     supervisor.join()
