@@ -7,7 +7,7 @@ import logging
 import random
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +17,7 @@ from types import FrameType
 from web3 import Web3
 
 from adapters.ledger.factory import build_chart, build_ledger
+from adapters.ledger.port import CreateResult
 from adapters.postgres.event_signal import EventAnnouncer, relay_notifications
 from adapters.postgres.leadership import LeaderLock
 from adapters.signing.node_keys import load_node_keys
@@ -124,6 +125,13 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
         engine=service.engine.api if service.engine else None,
         claims=claims,
     )
+    ledger_results = service.observability.metrics.ledger_results
+
+    def count_results(results: Sequence[CreateResult]) -> None:
+        for result in results:
+            ledger_results.labels(result.value).inc()
+
+    ledger.on_results = count_results
     if settings.reconciliation.interval_seconds:
         service.reconciler = service.exits.enter_context(
             build_reconciler(

@@ -12,7 +12,7 @@ crash test can kill the process exactly there.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -49,10 +49,15 @@ class PostingRefused(LedgerError):
 class LedgerPostingsProjection(Projection):
     name = "ledger_postings"
 
-    def __init__(self, ledger: LedgerPort, chart: Chart) -> None:
+    def __init__(
+        self,
+        ledger: LedgerPort,
+        chart: Chart,
+        on_results: Callable[[Sequence[CreateResult]], None] | None = None,
+    ) -> None:
         self.ledger = ledger
         self.chart = chart
-
+        self.on_results = on_results  # the ledger results by code, for the metrics
     def apply(self, cursor: psycopg.Cursor[Any], events: Sequence[PositionedEvent]) -> None:
         state = _load_state(cursor, events)
         planner = PostingPlanner(self.chart, state)
@@ -68,6 +73,8 @@ class LedgerPostingsProjection(Projection):
                     raise PostingRefused("account", account.id, result, events[0].position)
         if plan.transfers:
             results = self.ledger.create_transfers(plan.transfers)
+            if self.on_results is not None:
+                self.on_results(results)
             for transfer, result in zip(plan.transfers, results, strict=True):
                 if not result.succeeded:
                     position = plan.positions[transfer.id]

@@ -173,3 +173,20 @@ def test_the_exposition_passes_promtool_check_metrics(node: Node) -> None:
 
     assert checked.returncode == 0, (checked.stdout + checked.stderr).decode()
     assert b"settle_settlement_duration_seconds_bucket" in exposition
+
+
+def test_the_ledger_follower_reports_each_result_code_of_its_postings(node: Node) -> None:
+    from adapters.ledger.factory import build_chart, build_ledger
+    from projections.ledger_postings import LedgerPostingsProjection
+
+    node.app.open_peer_account("bob", Asset("USD", 2), 10**6, 0, 10**6)
+    node.app.record_packets("bob", "USD", "b1", [PacketEntry("p1", Direction.OUTGOING, 7)])
+    seen: list[str] = []
+    settings = node.settings.ledger
+    ledger = build_ledger(settings, node.database_url)
+    projection = LedgerPostingsProjection(
+        ledger, build_chart(settings), on_results=lambda rs: seen.extend(r.value for r in rs)
+    )
+    node.runner(projection).catch_up()
+    ledger.close()
+    assert seen == ["created"]
