@@ -22,7 +22,9 @@ from adapters.postgres.event_signal import EventAnnouncer, relay_notifications
 from adapters.postgres.leadership import LeaderLock
 from adapters.signing.node_keys import load_node_keys
 from adapters.signing.signer import Signer
+from application.rails.circuit_breaker import BreakerState
 from application.rails.config import RailConfig
+from application.rails.coordinator import RailCoordinator
 from application.reconciliation import Reconciler
 from bootstrap.engine import Engine, build_engine
 from bootstrap.followers import Follower, followers
@@ -132,6 +134,11 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
             ledger_results.labels(result.value).inc()
 
     ledger.on_results = count_results
+    if service.settlement is not None:
+        coordinator = service.settlement.coordinator
+        breaker_open = service.observability.metrics.breaker_open
+        for rail in coordinator.rails:
+            breaker_open.labels(rail).set_function(partial(_breaker_open, coordinator, rail))
     if settings.reconciliation.interval_seconds:
         service.reconciler = service.exits.enter_context(
             build_reconciler(
@@ -148,6 +155,11 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     node.app.new_events.subscribe(announcer.announce)
     service.closers.append(announcer.close)
     return service
+
+
+def _breaker_open(coordinator: RailCoordinator, rail: str) -> float:
+    """1 while the rail's circuit breaker is open (read at scrape time)."""
+    return float(coordinator.breaker_state(rail) is BreakerState.OPEN)
 
 
 def _signer_for_new_channels(node: Node) -> Signer:
