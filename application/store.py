@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -74,21 +74,12 @@ class AggregateStore(Application[UUID]):
 
     def _change(self, aggregate_id: UUID, kind: type[A], command: Callable[[A], R]) -> R:
         """Loads an aggregate, runs one command on it and saves what it recorded, atomically."""
-        with self._lock(aggregate_id):
-            for attempt in range(self._conflict_retries):
-                aggregate = self.load(aggregate_id, kind, copy=False)
-                try:
-                    result = command(aggregate)
-                    self.save(aggregate)
-                    return result
-                except IntegrityError:
-                    self._evict(aggregate_id)
-                    if attempt + 1 == self._conflict_retries:
-                        raise
-                except BaseException:
-                    self._evict(aggregate_id)
-                    raise
-        raise AssertionError("unreachable")
+
+        def attempt() -> tuple[R, Sequence[Aggregate]]:
+            aggregate = self.load(aggregate_id, kind, copy=False)
+            return command(aggregate), [aggregate]
+
+        return self._save_atomically([aggregate_id], attempt)
 
     def _change_together(
         self,
@@ -99,26 +90,38 @@ class AggregateStore(Application[UUID]):
         command: Callable[[A, B], R],
     ) -> R:
         """Runs one command on two aggregates and saves both in one atomic transaction."""
-        first_lock, second_lock = sorted(
-            [(first_id, self._lock(first_id)), (second_id, self._lock(second_id))],
-            key=lambda pair: pair[0],
-        )
-        with first_lock[1], second_lock[1]:
-            for attempt in range(self._conflict_retries):
-                first = self.load(first_id, first_kind, copy=False)
-                second = self.load(second_id, second_kind, copy=False)
+
+        def attempt() -> tuple[R, Sequence[Aggregate]]:
+            first = self.load(first_id, first_kind, copy=False)
+            second = self.load(second_id, second_kind, copy=False)
+            return command(first, second), [first, second]
+
+        return self._save_atomically([first_id, second_id], attempt)
+
+    def _save_atomically(
+        self, ids: Sequence[UUID], attempt: Callable[[], tuple[R, Sequence[Aggregate]]]
+    ) -> R:
+        """Runs `attempt` (load, decide, return the result and the aggregates to save) under the
+        locks of `ids` and saves those aggregates in one transaction. A conflicting writer in
+        another process (IntegrityError) means the cached copies are dropped and `attempt` runs
+        again on fresh state; any other failure drops them too, since a command may have
+        half-mutated them. Locks are taken in id order, so two commands never deadlock."""
+        ordered = sorted(set(ids))
+        with contextlib.ExitStack() as held:
+            for aggregate_id in ordered:
+                held.enter_context(self._lock(aggregate_id))
+            for attempt_number in range(1, self._conflict_retries + 1):
                 try:
-                    result = command(first, second)
-                    self.save(first, second)
+                    result, changed = attempt()
+                    if changed:
+                        self.save(*changed)
                     return result
                 except IntegrityError:
-                    self._evict(first_id)
-                    self._evict(second_id)
-                    if attempt + 1 == self._conflict_retries:
+                    self._evict_all(ordered)
+                    if attempt_number == self._conflict_retries:
                         raise
                 except BaseException:
-                    self._evict(first_id)
-                    self._evict(second_id)
+                    self._evict_all(ordered)
                     raise
         raise AssertionError("unreachable")
 
@@ -139,6 +142,10 @@ class AggregateStore(Application[UUID]):
         if not isinstance(aggregate, kind):
             raise NotFound(kind.__name__, aggregate_id)
         return aggregate
+
+    def _evict_all(self, aggregate_ids: Sequence[UUID]) -> None:
+        for aggregate_id in aggregate_ids:
+            self._evict(aggregate_id)
 
     def _evict(self, aggregate_id: UUID) -> None:
         cache = self.repository.cache

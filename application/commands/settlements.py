@@ -8,7 +8,6 @@ reloads and runs the command again after a conflicting writer), never on a view 
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -16,7 +15,6 @@ from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 
 from application.commands import settlement_rules as rules
 from application.commands.settlement_rules import FailureOutcome
@@ -154,29 +152,16 @@ class SettlementCommands(AggregateStore):
     ) -> UUID | None:
         """Runs `build(account[, other])` on fresh state; saves the settlement it returns with
         the account (and the other settlement), atomically; retried after a conflict."""
-        ids = sorted(i for i in (account_id, other_id) if i is not None)
-        for attempt in range(self._conflict_retries):
-            with self._lock(ids[0]), self._lock(ids[-1]):
-                account = self.load(account_id, PeerAccount, copy=False)
-                loaded: list[Aggregate] = [account]
-                if other_id is not None:
-                    loaded.append(self.load(other_id, Settlement, copy=False))
-                try:
-                    new = build(*loaded)
-                    if new is None:
-                        return None
-                    self.save(*loaded, new)
-                    return new.id
-                except IntegrityError:
-                    for i in ids:
-                        self._evict(i)
-                    if attempt + 1 == self._conflict_retries:
-                        raise
-                except BaseException:
-                    for i in ids:
-                        self._evict(i)
-                    raise
-        raise AssertionError("unreachable")
+        ids = [i for i in (account_id, other_id) if i is not None]
+
+        def attempt() -> tuple[UUID | None, list[Aggregate]]:
+            loaded: list[Aggregate] = [self.load(account_id, PeerAccount, copy=False)]
+            if other_id is not None:
+                loaded.append(self.load(other_id, Settlement, copy=False))
+            new = build(*loaded)
+            return (None, []) if new is None else (new.id, [*loaded, new])
+
+        return self._save_atomically(ids, attempt)
 
     def _with_account(
         self, settlement_id: UUID, command: Callable[[PeerAccount, Settlement], R]
@@ -191,27 +176,13 @@ class SettlementCommands(AggregateStore):
         account_id: UUID,
         command: Callable[[Channel, Settlement, PeerAccount], R],
     ) -> R:
-        ids = sorted([channel_id, settlement_id, account_id])
-        locks: list[threading.RLock] = [self._lock(i) for i in ids]
-        with locks[0], locks[1], locks[2]:
-            for attempt in range(self._conflict_retries):
-                channel = self.load(channel_id, Channel, copy=False)
-                settlement = self.load(settlement_id, Settlement, copy=False)
-                account = self.load(account_id, PeerAccount, copy=False)
-                try:
-                    result = command(channel, settlement, account)
-                    self.save(channel, settlement, account)
-                    return result
-                except IntegrityError:
-                    for i in ids:
-                        self._evict(i)
-                    if attempt + 1 == self._conflict_retries:
-                        raise
-                except BaseException:
-                    for i in ids:
-                        self._evict(i)
-                    raise
-        raise AssertionError("unreachable")
+        def attempt() -> tuple[R, list[Aggregate]]:
+            channel = self.load(channel_id, Channel, copy=False)
+            settlement = self.load(settlement_id, Settlement, copy=False)
+            account = self.load(account_id, PeerAccount, copy=False)
+            return command(channel, settlement, account), [channel, settlement, account]
+
+        return self._save_atomically([channel_id, settlement_id, account_id], attempt)
 
 
 def _request_if_due(at: datetime, account: PeerAccount) -> Settlement | None:
