@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
 
 from adapters.evm.chains import connect_rpc
-from devtools.processes import die_with_parent
+from devtools.processes import die_with_parent, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 ANVIL = REPO / "node_modules" / ".bin" / "anvil"
 INSTALL_COMMAND = "npm install --no-package-lock --no-audit --no-fund"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class AnvilProcess:

@@ -6,15 +6,11 @@ It listens on 127.0.0.1 only and keeps its data in memory: stopping it loses eve
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 from types import TracebackType
 
-from devtools.processes import die_with_parent
+from devtools.processes import die_with_parent, free_port, stop_group, wait_listening
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +20,6 @@ class BrokerStartFailed(Exception):
         self.address = address
         self.log_path = log_path
         super().__init__(f"tansu broker did not become ready on {address}; see {log_path}")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def broker_binary() -> str:
@@ -84,31 +73,17 @@ class TansuBroker:
     def stop(self, timeout: float = 10.0) -> None:
         """Stops the broker (SIGTERM, then SIGKILL); its in-memory data is gone."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process, timeout)
 
     def restart(self) -> TansuBroker:
         self.stop()
         return self.start()
 
     def _wait_until_listening(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
-                break
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise BrokerStartFailed(self.bootstrap_server, self.log_path)
+        assert self._process is not None
+        if not wait_listening(self._process, self.port, timeout):
+            self.stop()
+            raise BrokerStartFailed(self.bootstrap_server, self.log_path)
 
     def __enter__(self) -> TansuBroker:
         return self.start()

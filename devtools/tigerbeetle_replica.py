@@ -6,15 +6,11 @@ process group; stopping kills the whole group.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 from types import TracebackType
 
-from devtools.processes import die_with_parent
+from devtools.processes import die_with_parent, free_port, stop_group, wait_listening
 
 
 class ReplicaStartError(Exception):
@@ -22,13 +18,6 @@ class ReplicaStartError(Exception):
         self.binary = binary
         self.problem = problem
         super().__init__(f"tigerbeetle binary={binary!r}: {problem}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class LocalReplica:
@@ -82,28 +71,17 @@ class LocalReplica:
 
     def _wait_ready(self, ready_within: float) -> None:
         assert self._process is not None
-        deadline = time.monotonic() + ready_within
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise ReplicaStartError(self.binary, f"exited with {self._process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
+        if wait_listening(self._process, self.port, ready_within):
+            return
+        exit_code = self._process.poll()
         self.stop()
+        if exit_code is not None:
+            raise ReplicaStartError(self.binary, f"exited with {exit_code}")
         raise ReplicaStartError(self.binary, f"not listening on {self.address} in {ready_within}s")
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
 
     def __enter__(self) -> LocalReplica:
         return self.start()
