@@ -63,6 +63,18 @@ class ReconciliationSettings(BaseModel):
     claim_grace_seconds: int = Field(default=900, ge=0)
 
 
+class AuditSettings(BaseModel):
+    """Read-model checkpoints that keep point-in-time queries fast on a long history (the
+    leader takes one each time this many events have been recorded since the last)."""
+
+    checkpoint_every_events: int = Field(
+        default=100_000, ge=0, description="Events between read-model checkpoints; 0: none."
+    )
+    checkpoints_kept: int = Field(
+        default=64, ge=1, le=10_000, description="Older checkpoints thin out past this many."
+    )
+
+
 class EngineSettings(BaseModel):
     """The RFC 0038 settlement-engine API for a connector that keeps the balances itself."""
 

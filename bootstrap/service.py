@@ -39,6 +39,7 @@ from bootstrap.supervisor import Supervisor
 from entrypoints.http.api.routes_claims import ClaimsEndpoint
 from projections.key_needs import channels_needing_keys
 from projections.ledger_postings import LedgerPostingsProjection
+from projections.read_model_checkpoints import checkpoint_on_schedule
 from projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
@@ -241,6 +242,17 @@ def _start_leader_parts(
         every = timedelta(seconds=service.node.settings.reconciliation.interval_seconds)
         scheduled = partial(reconcile_on_schedule, service.reconciler, every, term)
         supervisor.start("reconciliation", scheduled)
+    audit = service.node.settings.audit
+    if audit.checkpoint_every_events:
+        checkpoints = partial(
+            checkpoint_on_schedule,
+            service.node.app,
+            service.node.pool,
+            term,
+            every_events=audit.checkpoint_every_events,
+            keep=audit.checkpoints_kept,
+        )
+        supervisor.start("read-model-checkpoints", checkpoints)
 
 
 def stop_on_signals(stop: threading.Event) -> None:

@@ -32,6 +32,7 @@ from application.fraud import FraudSettings
 from application.packet_settings import PacketSettings
 from application.rails.config import RailsSettings
 from application.settings import (
+    AuditSettings,
     ClaimsSettings,
     EngineSettings,
     ReconciliationSettings,
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     claims: ClaimsSettings = ClaimsSettings()
     api: ApiSettings = ApiSettings()
     reconciliation: ReconciliationSettings = ReconciliationSettings()
+    audit: AuditSettings = AuditSettings()
     engine: EngineSettings = EngineSettings()
     fraud: FraudSettings = FraudSettings()
 

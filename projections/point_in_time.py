@@ -4,7 +4,9 @@ The live read-model projections are run over the events up to the position into 
 temporary schema; the caller queries it with the same queries as the live tables (a `ReadSide`
 scoped to that schema, which names its tables with the schema, so no pooled connection's search
 path is ever changed), and the schema is dropped afterwards. Running the very same projection code
-is what makes the result equal to what the read models showed then. Connections come from the
+is what makes the result equal to what the read models showed then; it starts from the nearest
+read-model checkpoint at or below the position (`read_model_checkpoints`), so a query on a long
+history replays only the events since that checkpoint. Connections come from the
 node's pool, each held only for one step (create and replay, then drop).
 
 A time is turned into a position through the event chain (`audit_event_chain.recorded_at`, the
@@ -27,10 +29,9 @@ from psycopg_pool import ConnectionPool
 
 from projections.balances import BalancesProjection
 from projections.channels import ChannelsProjection
+from projections.read_model_checkpoints import READ_MODEL_TABLES, restore_nearest
 from projections.runner import EventSource, PositionedEvent, Projection
 from projections.settlements import SettlementsProjection
-
-READ_MODEL_TABLES = ("balances", "channels", "settlements")
 
 
 class PositionOutOfRange(Exception):
@@ -82,7 +83,8 @@ def read_models_at(
                         sql.Identifier(schema, table), sql.Identifier("public", table)
                     )
                 )
-            _replay(app, cursor, _projections(schema), position, batch_size)
+            start = restore_nearest(cursor, schema, position)
+            _replay(app, cursor, _projections(schema), start, position, batch_size)
         yield schema
     finally:
         with pool.connection() as conn:
@@ -93,11 +95,11 @@ def _replay(
     app: EventSource,
     cursor: psycopg.Cursor[Any],
     projections: list[Projection],
+    start: int,
     position: int,
     batch_size: int,
 ) -> None:
     to_event = app.mapper.to_domain_event
-    start = 0
     while start < position:
         notifications = app.recorder.select_notifications(
             start=start, limit=batch_size, stop=position, inclusive_of_start=False
