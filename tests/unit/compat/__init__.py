@@ -1,0 +1,1 @@
+"""Stored-event compatibility fixtures for the aggregates (see recording.py)."""
