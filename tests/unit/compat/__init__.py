@@ -1,1 +1,0 @@
-"""Stored-event compatibility fixtures for the aggregates (see recording.py)."""
