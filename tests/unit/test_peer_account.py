@@ -244,7 +244,8 @@ def test_a_batch_recorded_with_a_legacy_digest_is_still_recognised() -> None:
     # As today's code recorded it: the tab-and-newline digest, unprefixed.
     a = account()
     entries = batch((OUT, 5), (IN, 3))
-    a._record_batch(
+    a.trigger_event(
+        a.PacketsRecorded,
         batch_id="B",
         digest=legacy_batch_digest(entries),
         entries=[[e.packet_id, e.direction.value, e.amount] for e in entries],
