@@ -26,11 +26,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "api": ("entrypoints.cli.api", "serve the HTTP service API, or write its OpenAPI"),
     "migrate": ("entrypoints.cli.core", "apply pending SQL migrations"),
     "balances": ("entrypoints.cli.core", "balances per peer and asset"),
-    "channels": ("entrypoints.cli.core", "payment channels"),
+    "channels": ("entrypoints.cli.core", "payment channels (every column; see `channel list`)"),
+    "channel": ("entrypoints.cli.channels", "payment channels: list, close, settle"),
+    "rails": ("entrypoints.cli.rails", "configured rails: chain, RPC, breaker, routing score"),
     "settlements": ("entrypoints.cli.core", "settlements by status, peer or stuck age"),
     "history": ("entrypoints.cli.core", "every event of a peer account, channel or settlement"),
     "replay": ("entrypoints.cli.core", "rebuild read models from the first event and compare"),
-    "peer": ("entrypoints.cli.peers", "peer accounts: open, register"),
+    "peer": ("entrypoints.cli.peers", "peer accounts: open, register, pause, resume, limits"),
     "packets": ("entrypoints.cli.peers", "record packet postings"),
     "dlq": ("entrypoints.cli.dlq", "dead-lettered settlements: list, retry, discard"),
     "ledger": ("entrypoints.cli.ledger", "the double-entry ledger"),
@@ -49,8 +51,8 @@ COMMAND_MODULES = list(dict.fromkeys(module for module, _ in COMMANDS.values()))
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        print(f"settle: error: {message}", file=sys.stderr)
+        # One line, as every bad input: the usage is one `--help` away.
+        fail(f"bad input: {message} (see `{self.prog} --help`)", EXIT_USAGE)
         raise SystemExit(EXIT_USAGE)
 
 

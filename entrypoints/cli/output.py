@@ -58,6 +58,25 @@ def emit(rows: Sequence[dict[str, Any]], *, as_json: bool, title: str | None = N
     console.print(table)
 
 
+def emit_narrow(rows: Sequence[dict[str, Any]], *, title: str, width: int = 80) -> None:
+    """A table for people that keeps each row on one line within `width` columns (the last
+    columns cut with an ellipsis rather than wrapped); rows are already formatted."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=min(width, Console().width))
+    if not rows:
+        console.print(f"{title}: none")
+        return
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+    for column in rows[0]:
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(table)
+
+
 def emit_object(obj: dict[str, Any], *, as_json: bool) -> None:
     if as_json:
         print(json.dumps(plain(obj)))

@@ -1,5 +1,6 @@
 """`settle peer open|register|resume` and `settle packets record`: what a connector feeds the
-ledger, and an operator lifting a pause (its own, or a fraud rule's), recorded with who did."""
+ledger, and an operator lifting a pause (its own, or a fraud rule's), recorded with who did.
+The other operator changes (pause, threshold, credit limit) are in `peer_changes.py`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from application.packet_settings import PacketSettings
 from bootstrap.node import open_node
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
+from entrypoints.cli import peer_changes
 from entrypoints.cli.output import EXIT_OK, BadInput, emit_object
 
 _LIMIT_ENV = "SETTLE_PACKETS__"
@@ -30,7 +32,9 @@ class PacketIn(BaseModel):
 
 
 def register(subparsers: Any) -> None:
-    peer = subparsers.add_parser("peer", help="peer accounts: open, register")
+    peer = subparsers.add_parser(
+        "peer", help="peer accounts: open, register, pause, resume, set-threshold, set-credit-limit"
+    )
     actions = peer.add_subparsers(dest="peer_action", required=True)
     opened = actions.add_parser("open", help="open the account of a peer in an asset")
     opened.add_argument("peer")
@@ -53,6 +57,7 @@ def register(subparsers: Any) -> None:
     resumed.add_argument("--asset", required=True)
     resumed.add_argument("--by", help="who resumes it (recorded); default: the login name")
     resumed.set_defaults(handler=cmd_resume)
+    peer_changes.register(actions)
 
     packets = subparsers.add_parser("packets", help="record packet postings")
     packet_actions = packets.add_subparsers(dest="packets_action", required=True)
@@ -79,6 +84,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 def cmd_register(args: argparse.Namespace) -> int:
     rails = [r.strip() for r in args.rails.split(",") if r.strip()]
     preferred = args.preferred_rail or (rails[0] if rails else "")
+    _check_rails_configured(rails, args.settings.rails.rails)
     with open_node(args.settings) as node:
         changed = node.app.register_peer(
             args.peer, args.asset, args.address, rails, preferred, args.claims_url
@@ -88,6 +94,15 @@ def cmd_register(args: argparse.Namespace) -> int:
         {"account_id": account_id, "registered": True, "changed": changed}, as_json=args.json
     )
     return EXIT_OK
+
+
+def _check_rails_configured(names: list[str], configured: list[Any]) -> None:
+    """Refuses a rail this node does not know: a peer registered on it could never be paid."""
+    known = [rail.name for rail in configured]
+    for name in names:
+        if name and name not in known:
+            listed = ", ".join(known) if known else "none (SETTLE_RAILS is empty)"
+            raise BadInput("--rails", f"rail {name!r} is not configured; known rails: {listed}")
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

@@ -107,6 +107,14 @@ def test_migrate_twice_applies_nothing_the_second_time(settle: Settle) -> None:
 
 OPEN = ["--asset", "USD", "--scale", "2", "--threshold", "1000000", "--settle-to", "0"]
 REGISTER = ["--rails", "anvil", "--claims-url", "http://127.0.0.1:1/claims"]
+ALICE_AT = ("peer", "register", "alice", "--asset", "USD", "--address", "0x" + "11" * 20)
+RAILS = json.dumps(
+    {
+        "rails": [
+            {"name": "anvil", "chain_id": 31337, "estimated_cost": 1, "estimated_latency_ms": 1}
+        ]
+    }
+)
 
 
 def _events(database_url: str) -> int:
@@ -192,8 +200,18 @@ def test_bad_peer_and_packet_input_exits_2_on_one_line_naming_the_field_writing_
                 "0x" + "11" * 20,
                 *REGISTER,
             ),
-            {},
+            {"SETTLE_RAILS": RAILS},
             "no peer account carol/USD",
+        ),
+        (
+            (*ALICE_AT, "--rails", "anvil,nope", "--claims-url", "http://127.0.0.1:1/claims"),
+            {"SETTLE_RAILS": RAILS},
+            "rail 'nope' is not configured; known rails: anvil",
+        ),
+        (
+            (*ALICE_AT, *REGISTER),
+            {},
+            "rail 'anvil' is not configured; known rails: none (SETTLE_RAILS is empty)",
         ),
     ]
     before = _events(database_url)
