@@ -7,7 +7,9 @@ the chain and token network are ours, the channel is known (syncing the chain on
 yet) and with the sender, the proof is one the contract would take and is signed by the partner.
 Then one atomic save records the proof on the Channel and credits the increase it makes on the
 PeerAccount, decided on the state being saved (`application.claims_credit`). A stale proof is
-recorded as a suspected double spend and, when configured, pauses the peer.
+recorded as a suspected double spend and, when configured, pauses the peer. A paused peer's new
+claims are refused before any check that costs (`paused`, the pause's reason in the answer);
+every refusal is reported to the refusal observer (`application.claim_refusals`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from application.channel_directory import ChannelDirectory
 from application.channels import ChannelService
 from application.claim_handling import ClaimOutcome
 from application.claim_messages import ChannelRef, Claim, RejectionCode, SignedProof
+from application.claim_refusals import RefusalObserver, report_refusal
 from application.claims_cooperative import CooperativeTermsCheck
 from application.claims_credit import CreditResult, CreditVerdict, PartnerClaim
 from application.claims_delivery import ClaimDelivery, DeliveryNotPossible
@@ -66,6 +69,7 @@ class ClaimReceiver:
         sync_chain: Callable[[], object],
         *,
         pause_on_double_spend: bool = True,
+        on_refused: RefusalObserver | None = None,
     ) -> None:
         self.app = app
         self.node_id = node_id
@@ -73,18 +77,26 @@ class ClaimReceiver:
         self.channels = channels
         self.sync_chain = sync_chain
         self.pause_on_double_spend = pause_on_double_spend
+        self.on_refused = on_refused  # set by bootstrap once the node's metrics exist
         self.cooperative = CooperativeTermsCheck(app, channels)
         self._known_lock = threading.Lock()
         self._known_channels: dict[tuple[int, Address, int], UUID] = {}
 
     def handle(self, claim: Claim) -> ClaimOutcome:
         try:
-            return self._handle(claim)
+            outcome = self._handle(claim)
         except ExceedsReceivable as error:
             # The peer pays for packets this node has not recorded yet: ask for it again later.
-            return ClaimOutcome.rejected(RejectionCode.RETRY_LATER, str(error))
+            outcome = ClaimOutcome.rejected(RejectionCode.RETRY_LATER, str(error))
         except (DomainError, LossyConversion) as error:
-            return ClaimOutcome.rejected(RejectionCode.INVALID, str(error))
+            outcome = ClaimOutcome.rejected(RejectionCode.INVALID, str(error))
+        if not outcome.accepted:
+            paused = None
+            if outcome.error == RejectionCode.PAUSED:
+                account_id = PeerAccount.create_id(claim.sender_node, claim.asset_code)
+                paused = self.app.load(account_id, PeerAccount).paused_reason or ""
+            report_refusal(claim, str(outcome.error), paused, self.on_refused)
+        return outcome
 
     def _handle(self, claim: Claim) -> ClaimOutcome:
         account_id = PeerAccount.create_id(claim.sender_node, claim.asset_code)
@@ -107,6 +119,12 @@ class ClaimReceiver:
         refusal = _sender_refusal(account, claim)
         if refusal is not None:
             return refusal
+        if account.paused_reason is not None and seen is None:
+            # Refused before the chain is synced or a signature checked: a paused peer (a fraud
+            # rule's finding, a double spend, an operator) is not served until resumed. A claim
+            # credited before the pause still gets its receipt (the save answers the duplicate),
+            # and the save checks the pause again for one that races this check.
+            return _reject(RejectionCode.PAUSED, _paused_detail(account.paused_reason))
         ref = claim.channel
         rail = self._rail(ref)
         if rail is None:
@@ -243,6 +261,10 @@ def _sender_refusal(account: PeerAccount, claim: Claim) -> ClaimOutcome | None:
     if claim.proof.locks_root != EMPTY_LOCKS_ROOT:
         return _reject(RejectionCode.INVALID, "proof.locks_root: must be the empty root (0x00..)")
     return None
+
+
+def _paused_detail(reason: str) -> str:
+    return f"account is paused: {reason}; claims are refused until it is resumed"
 
 
 def _partner_claim(claim: Claim, fingerprint: str) -> PartnerClaim:

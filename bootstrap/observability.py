@@ -44,8 +44,11 @@ def build_observability(
     *,
     engine: SettlementEngine | None = None,
     claims: ClaimsEndpoint | None = None,
+    metrics: NodeMetrics | None = None,
 ) -> Observability:
-    metrics = NodeMetrics()
+    """The node's metrics (new, or those the caller already counts into), its event feed and
+    its HTTP service with `/metrics`."""
+    metrics = metrics or NodeMetrics()
     names = follower_names(node)
     metrics.registry.register(ReadModelCollector(node.pool.connection, lambda: names))
 

@@ -4,6 +4,7 @@ endpoint, the chain watchers — every long-running part of a node."""
 from __future__ import annotations
 
 import logging
+import math
 import random
 import signal
 import threading
@@ -18,6 +19,8 @@ from web3 import Web3
 
 from adapters.ledger.factory import build_chart, build_ledger
 from adapters.ledger.port import CreateResult
+from adapters.metrics.definitions import NodeMetrics
+from adapters.metrics.edges import RailRpcMetrics, count_claim_refusal
 from adapters.postgres.event_signal import EventAnnouncer, relay_notifications
 from adapters.postgres.leadership import LeaderLock
 from adapters.signing.node_keys import load_node_keys
@@ -69,6 +72,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     ledger = ledger_projection(node)
     ledger_runner = node.runner(ledger)
     service = Service(node, [], None)
+    metrics = NodeMetrics()  # made first: the rails' RPC clients count into it
     configured = [r for r in settings.rails.rails if r.enabled]
     if not configured:
         log.warning(
@@ -81,7 +85,8 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
         def web3_for(config: RailConfig) -> Web3:
             key = ",".join(config.rpc_endpoints)
             if key not in web3s:
-                web3s[key] = rpc_web3(config, settings.chain.rpc_timeout_seconds)
+                observer = RailRpcMetrics(metrics, _rpc_label(configured, config))
+                web3s[key] = rpc_web3(config, settings.chain.rpc_timeout_seconds, observer)
             return web3s[key]
 
         process = build_settlement_process(
@@ -119,6 +124,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     checks = dependency_checks(ledger.ledger, rails, kafka_servers)
     claims = None
     if service.settlement is not None:
+        service.settlement.receiver.on_refused = partial(count_claim_refusal, metrics)
         tokens = {p: t.get_secret_value() for p, t in settings.claims.tokens.items()}
         claims = ClaimsEndpoint(service.settlement.receiver, tokens)
     service.observability = build_observability(
@@ -127,6 +133,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
         checks,
         engine=service.engine.api if service.engine else None,
         claims=claims,
+        metrics=metrics,
     )
     ledger_results = service.observability.metrics.ledger_results
 
@@ -138,8 +145,10 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     if service.settlement is not None:
         coordinator = service.settlement.coordinator
         breaker_open = service.observability.metrics.breaker_open
+        rail_score = service.observability.metrics.rail_score
         for rail in coordinator.rails:
             breaker_open.labels(rail).set_function(partial(_breaker_open, coordinator, rail))
+            rail_score.labels(rail).set_function(partial(_last_score, coordinator, rail))
     if settings.reconciliation.interval_seconds:
         service.reconciler = service.exits.enter_context(
             build_reconciler(
@@ -156,6 +165,18 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     node.app.new_events.subscribe(announcer.announce)
     service.closers.append(announcer.close)
     return service
+
+
+def _rpc_label(configured: Sequence[RailConfig], config: RailConfig) -> str:
+    """The `rail` label of RPC metrics: rails on the same endpoints share one client, so their
+    calls are counted under their names joined ("base-usdc,base-dai")."""
+    return ",".join(r.name for r in configured if r.rpc_endpoints == config.rpc_endpoints)
+
+
+def _last_score(coordinator: RailCoordinator, rail: str) -> float:
+    """The rail's latest routing score; NaN before any settlement was routed (read at scrape)."""
+    score = coordinator.last_score(rail)
+    return math.nan if score is None else score
 
 
 def _breaker_open(coordinator: RailCoordinator, rail: str) -> float:

@@ -8,6 +8,7 @@ writes one) gives the same settings as tables; the environment wins over the fil
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -135,9 +136,53 @@ def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
     return found
 
 
+# The placeholder .env.example ships for every secret: a node must never run on it.
+PLACEHOLDER_SECRET = "change-me"  # nosec B105 - refused, not used
+
+
+def _is_placeholder(secret: str) -> bool:
+    return secret.strip() == "" or PLACEHOLDER_SECRET in secret.lower()
+
+
+def placeholder_secrets(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The secrets still empty or `change-me`, one "VARIABLE: problem" line each; never a value."""
+    env = os.environ if environ is None else environ
+    found = []
+    if settings.database_url:
+        password = psycopg.conninfo.conninfo_to_dict(settings.database_url).get("password")
+        if password is not None and _is_placeholder(str(password)):
+            found.append("DATABASE_URL: its password is empty or the placeholder 'change-me'")
+    for peer, token in sorted(settings.claims.tokens.items()):
+        if _is_placeholder(token.get_secret_value()):
+            found.append(f"SETTLE_CLAIMS__TOKENS: peer {peer}'s token is empty or 'change-me'")
+    placeholders = {hashlib.sha256(text.encode()).hexdigest() for text in ("", PLACEHOLDER_SECRET)}
+    for name, client in sorted(settings.api.clients.items()):
+        if client.token_sha256.lower() in placeholders:
+            found.append(f"SETTLE_API__CLIENTS: client {name}'s token is empty or 'change-me'")
+    connector = settings.engine.connector_token
+    if connector is not None and _is_placeholder(connector.get_secret_value()):
+        found.append("SETTLE_ENGINE__CONNECTOR_TOKEN: is empty or the placeholder 'change-me'")
+    chain = settings.chain
+    named = {"keystore": chain.keystore_password_env, "pkcs11": chain.pkcs11_pin_env}
+    variable = named.get(chain.key_source)
+    if variable is not None and PLACEHOLDER_SECRET in env.get(variable, "").lower():
+        found.append(f"{variable}: is the placeholder 'change-me'")
+    return found
+
+
 def load_settings(**overrides: object) -> Settings:
     """Reads settings from the environment and the TOML file; raises ConfigurationError naming
-    the setting (a missing named file, a malformed one, a value that is not valid JSON)."""
+    the setting (a missing named file, a malformed one, a value that is not valid JSON, a
+    secret still empty or `change-me`: the first one found)."""
+    settings = _read_settings(**overrides)
+    refused = placeholder_secrets(settings)
+    if refused:
+        variable, _, problem = refused[0].partition(": ")
+        raise ConfigurationError(variable, problem)
+    return settings
+
+
+def _read_settings(**overrides: object) -> Settings:
     path = config_file()
     if path is not None and os.environ.get("SETTLE_CONFIG_FILE") and not path.exists():
         raise ConfigurationError("SETTLE_CONFIG_FILE", f"{path} does not exist")

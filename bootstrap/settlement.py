@@ -22,6 +22,7 @@ from adapters.claims.client import claim_sender
 from adapters.evm.artifacts import load_artifact
 from adapters.evm.chains import connect_rpc
 from adapters.evm.channel_transactions import EvmTransactions
+from adapters.evm.rpc_observed import RpcObserver
 from adapters.evm.settings import ChainSettings
 from adapters.evm.token import TokenClient
 from adapters.evm.token_network import TokenNetworkClient
@@ -272,11 +273,14 @@ def _connect_rails(
     return rails
 
 
-def rpc_web3(config: RailConfig, timeout_seconds: float) -> Web3:
-    """The rail's chain over its endpoints (`rpc_url`, then `rpc_urls`), with failover."""
+def rpc_web3(
+    config: RailConfig, timeout_seconds: float, observer: RpcObserver | None = None
+) -> Web3:
+    """The rail's chain over its endpoints (`rpc_url`, then `rpc_urls`), with failover; every
+    call reported to the observer when one is given (the node's RPC metrics)."""
     if not config.rpc_endpoints:
         raise ValueError(f"rail {config.name!r} has neither rpc_url nor rpc_urls")
-    return connect_rpc(config.rpc_endpoints, timeout_seconds, config.chain_id)
+    return connect_rpc(config.rpc_endpoints, timeout_seconds, config.chain_id, observer)
 
 
 __all__ = ["LedgerProgress", "SettlementProcess", "build_settlement_process", "rpc_web3"]

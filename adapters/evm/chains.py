@@ -22,6 +22,7 @@ from web3.types import RPCEndpoint, RPCResponse, Wei
 
 from adapters.evm.artifacts import load_artifact
 from adapters.evm.errors import RpcUnavailable, classify
+from adapters.evm.rpc_observed import ObservedHTTPProvider, RpcObserver, error_kind, observed_call
 from adapters.evm.settings import ChainSettings
 from adapters.evm.transactions import TransactionSender
 
@@ -53,17 +54,26 @@ def start_eth_tester() -> Web3:
 
 
 def connect_rpc(
-    url: str | Sequence[str], timeout_seconds: float, expected_chain_id: int | None = None
+    url: str | Sequence[str],
+    timeout_seconds: float,
+    expected_chain_id: int | None = None,
+    observer: RpcObserver | None = None,
 ) -> Web3:
     """Connects to a node and checks its chain id; raises RpcUnavailable if it does not answer.
-    Given several endpoints, calls go to the first healthy one and fall over to the next."""
+    Given several endpoints, calls go to the first healthy one and fall over to the next.
+    With an observer, every call is reported to it (adapters.evm.rpc_observed)."""
     if not isinstance(url, str):
         if len(url) > 1:
-            provider = FailoverHTTPProvider(url, timeout_seconds, expected_chain_id)
+            provider = FailoverHTTPProvider(url, timeout_seconds, expected_chain_id, observer)
             provider.connect()
             return Web3(provider)
         [url] = url
-    web3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout_seconds}))
+    single = (
+        HTTPProvider(url, request_kwargs={"timeout": timeout_seconds})
+        if observer is None
+        else ObservedHTTPProvider(url, timeout_seconds, observer)
+    )
+    web3 = Web3(single)
     try:
         chain_id = web3.eth.chain_id
     except Exception as error:
@@ -81,12 +91,17 @@ class FailoverHTTPProvider(HTTPProvider):
     never a reason to fail over: it is the chain's answer."""
 
     def __init__(
-        self, urls: Sequence[str], timeout_seconds: float, chain_id: int | None = None
+        self,
+        urls: Sequence[str],
+        timeout_seconds: float,
+        chain_id: int | None = None,
+        observer: RpcObserver | None = None,
     ) -> None:
         if not urls:
             raise ValueError("urls: at least one RPC endpoint is needed")
         self.urls = tuple(urls)
         self.chain_id = chain_id
+        self.observer = observer  # health checks (eth_chainId probes) are not reported
         # Inner providers fail at once (no retries of their own): the next endpoint is the retry.
         self._providers = {
             u: HTTPProvider(
@@ -133,14 +148,25 @@ class FailoverHTTPProvider(HTTPProvider):
         return int(str(response["result"]), 16)
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        return observed_call(self.observer, str(method), lambda: self._request(method, params))
+
+    def _request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         endpoint = str(self.endpoint_uri)
         tried: list[str] = []
         while True:
             try:
                 return self._providers[endpoint].make_request(method, params)
             except _UNREACHABLE as error:
+                self._attempt_failed(method, error)
                 tried.append(endpoint)
                 endpoint = self._fail_over(endpoint, tried, error)
+            except Exception as error:
+                self._attempt_failed(method, error)
+                raise
+
+    def _attempt_failed(self, method: RPCEndpoint, error: BaseException) -> None:
+        if self.observer is not None:
+            self.observer.attempt_failed(str(method), error_kind(error))
 
     def is_connected(self, show_traceback: bool = False) -> bool:
         return any(self.unhealthy_reason(url) is None for url in self.urls)

@@ -11,6 +11,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # Settlement latencies run from milliseconds (off-chain) to minutes (a channel opened on chain).
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
+# One JSON-RPC call: a local node answers in a millisecond, a remote provider in tens to hundreds,
+# a timeout after seconds.
+_RPC_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 class NodeMetrics:
@@ -63,13 +66,37 @@ class NodeMetrics:
             registry=r,
         )
         self.rpc_calls = Counter(
-            "settle_chain_rpc_calls", "Chain RPC calls by rail and outcome", ["rail", "outcome"],
+            "settle_chain_rpc_calls",
+            "Chain JSON-RPC calls by rail, method and outcome (ok; rpc_error: the node answered"
+            " with an error; error: no endpoint answered)",
+            ["rail", "method", "outcome"],
+            registry=r,
+        )
+        self.rpc_latency = Histogram(
+            "settle_chain_rpc_call_duration_seconds",
+            "Duration of chain JSON-RPC calls by rail and method, failover included",
+            ["rail", "method"],
+            buckets=_RPC_BUCKETS,
+            registry=r,
+        )
+        self.rpc_errors = Counter(
+            "settle_chain_rpc_errors",
+            "Failed chain JSON-RPC endpoint attempts by rail, method and kind (connection,"
+            " timeout, rpc_error, other); a failed-over call counts here and as an ok call",
+            ["rail", "method", "kind"],
             registry=r,
         )
         self.claims = Counter(
             "settle_claims",
             "Claims sent to and received from peers, by outcome code",
             ["direction", "outcome"],
+            registry=r,
+        )
+        self.claims_refused = Counter(
+            "settle_claims_refused",
+            "Claims from peers refused, by code; a paused peer's by what paused it (a fraud"
+            " rule's name, double_spend, operator; none for other codes)",
+            ["code", "pause_cause"],
             registry=r,
         )
         self.breaker_open = Gauge(

@@ -37,6 +37,7 @@ class RailCoordinator:
         self._rails: dict[str, RailConfig] = {rail.name: rail for rail in settings.rails}
         self._breakers = {name: self._new_breaker() for name in self._rails}
         self._latency_ms = {name: float(r.estimated_latency_ms) for name, r in self._rails.items()}
+        self._last_score: dict[str, float] = {}  # per rail, from the latest decision ranking it
         self._lock = threading.Lock()
 
     @property
@@ -50,6 +51,11 @@ class RailCoordinator:
     def breaker_state(self, rail: str) -> BreakerState:
         self._known(rail)
         return self._breakers[rail].state
+
+    def last_score(self, rail: str) -> float | None:
+        """The rail's score in the latest decision that ranked it; None before any did."""
+        self._known(rail)
+        return self._last_score.get(rail)
 
     def latency_estimate_ms(self, rail: str) -> float:
         self._known(rail)
@@ -77,6 +83,7 @@ class RailCoordinator:
                     continue
                 measures.append(self._measure(name))
             ranked = score_rails(measures, self._settings.weights)
+            self._last_score.update((score.rail, score.score) for score in ranked)
             chosen = next((s.rail for s in ranked if self._breakers[s.rail].allow()), None)
             decision = RoutingDecision(
                 chosen=chosen, ranked=ranked, skipped=skipped, at=self._clock(), candidates=names

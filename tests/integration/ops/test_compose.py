@@ -136,9 +136,20 @@ def test_prod_profile_refuses_the_default_secrets_of_env_example() -> None:
         refused = _gate(_environment(services[name]), "true")
         assert refused.returncode == 2, refused.stderr
         for variable in ("DATABASE_URL", "SETTLE_CHAIN_KEYSTORE_PASSWORD", "SETTLE_RAILS",
-                         "GF_SECURITY_ADMIN_PASSWORD", "SETTLE_API__CLIENTS"):  # fmt: skip
+                         "SETTLE_API__CLIENTS"):  # fmt: skip
             assert f"check-prod-env: {variable}:" in refused.stderr
         assert "change-me" not in refused.stderr.replace("'change-me'", "")
+    # PostgreSQL and Grafana: their own gate, run on the environment compose renders for them.
+    gated_secrets = {"postgres": "POSTGRES_PASSWORD", "grafana": "GF_SECURITY_ADMIN_PASSWORD"}
+    for name, secret in gated_secrets.items():
+        entrypoint = services[name]["entrypoint"]
+        assert entrypoint[:3] == ["/bin/sh", "/run/gate/require-secrets", secret], entrypoint
+        gated = subprocess.run(
+            ["sh", str(REPO / "deploy" / "docker" / "require-secrets"), secret, "--", "true"],
+            env={"PATH": os.environ["PATH"], **_environment(services[name])},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert gated.returncode == 2 and f"require-secrets: {secret}: " in gated.stderr
 
 
 def test_prod_gate_refuses_the_development_key_and_starts_on_real_configuration() -> None:
@@ -153,12 +164,11 @@ def test_prod_gate_refuses_the_development_key_and_starts_on_real_configuration(
         "SETTLE_RAILS": json.dumps(rails),
         "SETTLE_API__CLIENTS": json.dumps({"ops": {"token_sha256": "ab" * 32, "scopes": ["read"]}}),
         "SETTLE_CLAIMS__TOKENS": "",
-        "GF_SECURITY_ADMIN_PASSWORD": "grafana-secret",
+        "SETTLE_CHAIN__BACKEND": "rpc",
     }
     marker = "SETTLE_CLAIMS__TOKENS=" + "unset"
     probe = (
-        f"import os; print({marker!r} if 'SETTLE_CLAIMS__TOKENS' not in os.environ"
-        " and 'GF_SECURITY_ADMIN_PASSWORD' not in os.environ else 'leaked')"
+        f"import os; print({marker!r} if 'SETTLE_CLAIMS__TOKENS' not in os.environ else 'leaked')"
     )
     started = _gate(good, sys.executable, "-c", probe)
     assert started.returncode == 0, started.stderr
@@ -169,6 +179,33 @@ def test_prod_gate_refuses_the_development_key_and_starts_on_real_configuration(
     assert "SETTLE_CHAIN_PRIVATE_KEY: is a public development key" in refused.stderr
     no_rails = _gate({**good, "SETTLE_RAILS": json.dumps({"rails": []})}, "true")
     assert no_rails.returncode == 2 and "SETTLE_RAILS: has no rails" in no_rails.stderr
+    no_password = _gate({**good, "DATABASE_URL": "postgresql://settle:@postgres/settlement"})
+    assert no_password.returncode == 2 and "DATABASE_URL: has no password" in no_password.stderr
+
+
+def test_prod_gate_takes_a_rail_with_rpc_urls_only_and_refuses_one_without_endpoints() -> None:
+    """Several endpoints per rail (failover) need no `rpc_url`; a rail with none is refused."""
+    rail = {"name": "main", "chain_id": 1, "token_network": TOKEN_NETWORK,
+            "token": "0x" + "11" * 20, "estimated_cost": 1, "estimated_latency_ms": 1,
+            "rpc_urls": ["https://a.example", "https://b.example"]}  # fmt: skip
+    good = {
+        "DATABASE_URL": "postgresql://settle:s3cret@postgres/settlement",
+        "SETTLE_CHAIN__RPC_URL": "https://a.example",
+        "SETTLE_CHAIN__CHAIN_ID": "1",
+        "SETTLE_CHAIN__BACKEND": "rpc",
+        "SETTLE_CHAIN_PRIVATE_KEY": "0x" + "22" * 32,
+        "SETTLE_RAILS": json.dumps({"rails": [rail]}),
+        "SETTLE_API__CLIENTS": json.dumps({"ops": {"token_sha256": "ab" * 32, "scopes": ["read"]}}),
+    }
+    started = _gate(good, "true")
+    assert started.returncode == 0, started.stderr
+    endless = {key: value for key, value in rail.items() if key != "rpc_urls"}
+    refused = _gate({**good, "SETTLE_RAILS": json.dumps({"rails": [endless]})}, "true")
+    assert refused.returncode == 2
+    assert "SETTLE_RAILS: rails[0] has neither rpc_url nor rpc_urls" in refused.stderr
+    without_chain_url = {k: v for k, v in good.items() if k != "SETTLE_CHAIN__RPC_URL"}
+    refused = _gate(without_chain_url, "true")
+    assert "SETTLE_CHAIN__RPC_URL: missing; needed with SETTLE_CHAIN__BACKEND=rpc" in refused.stderr
 
 
 def test_the_cli_runs_without_devtools(monkeypatch: pytest.MonkeyPatch) -> None:
