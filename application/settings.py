@@ -28,6 +28,12 @@ class SettlementPolicySettings(BaseModel):
     stuck_action: Literal["resume", "time_out"] = "resume"
     workers: int = Field(default=4, ge=1, le=64)
     queue_size: int = Field(default=256, ge=1)
+    scan_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="The executor acts on recorded events at once; this scan is its fallback.",
+    )
     provision_on_registration: bool = Field(
         default=True,
         description="Open a channel when a peer registers, not at its first settlement.",

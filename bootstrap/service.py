@@ -251,7 +251,13 @@ def _start_leader_parts(
         if resumed:
             log.info("recorded transactions resumed", extra={"count": resumed})
         supervisor.start("chain-sync", partial(_sync_chain, process, term))
-        executor = partial(process.executor.run, term, guard=lock.still_leader)
+        executor = partial(
+            process.executor.run,
+            term,
+            poll_interval=service.node.settings.settlement.scan_interval_seconds,
+            guard=lock.still_leader,
+            news=service.node.app.new_events,
+        )
         supervisor.start("settlement-executor", executor)
     for follower, runner in service.followers:
         if follower.leader_only:

@@ -1,8 +1,11 @@
 """The settlement executor: a worker pool with a bounded queue driving active settlements.
 
-A scanner finds settlements that are not terminal and due (no retry time, or its time has
-come) in the settlements read model and queues them; workers call SettlementSteps until a
-settlement finishes or has to wait. Nothing lives only in memory: a crash or a shutdown
+Work is pushed: when events are recorded (`NewEvents`), the executor reads the new settlement
+and account events (`SettlementNews`) and queues what they point at at once — a settlement with
+a next step, an account that may be due (the monitor decides on its current state), a retry
+whose time has come. A periodic scan of the settlements read model (settlements not terminal
+and due) stays as the fallback, for what no event here announced. Workers call SettlementSteps
+until a settlement finishes or has to wait. Nothing lives only in memory: a crash or a shutdown
 leaves settlements recorded at their last step, and the next start finds them again.
 Shutdown is graceful: workers finish the step in hand (each step is one atomic save), and
 whatever is still queued stays parked in the store. Each periodic pass also has the monitor
@@ -15,12 +18,15 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
+from application.new_events import NewEvents
 from application.processes.settlement_monitor import PayableAccounts, SettlementMonitor
+from application.processes.settlement_news import SettlementNews
 from application.processes.settlement_steps import Progress, SettlementSteps
 
 log = logging.getLogger(__name__)
@@ -135,27 +141,59 @@ class SettlementExecutor:
         stop: threading.Event,
         poll_interval: float = 0.2,
         guard: Callable[[], bool] | None = None,
+        news: NewEvents | None = None,
     ) -> None:
-        """Scans for due settlements until `stop` is set, then shuts the pool down gracefully.
-        `guard` (leadership fencing) is asked before every scan and every step; once it says
-        no, nothing more is driven and this returns."""
+        """Drives settlements until `stop` is set, then shuts the pool down gracefully. With
+        `news`, it wakes on every recorded event and scans only every `poll_interval` as the
+        fallback; without, it scans every `poll_interval`. `guard` (leadership fencing) is
+        asked before every pass and every step; once it says no, nothing more is driven."""
         if guard is not None:
             self._may_act = guard
+        reader = SettlementNews(self.steps.app)
+        reader.start_at_head()  # what was recorded before is the first scan's
         self.start()
+        next_scan = 0.0
         try:
             while not stop.is_set():
                 if not self._may_act():
                     log.warning("settlement executor not allowed on; stopping")
                     return
                 try:
-                    self.monitor.sweep(self.work)
-                    self.scan()
-                    self.handle_stuck()
+                    if news is not None and news.head > reader.position:
+                        self._act_on_news(reader, news.head)
+                    if time.monotonic() >= next_scan:
+                        self.monitor.sweep(self.work)
+                        self.scan()
+                        self.handle_stuck()
+                        next_scan = time.monotonic() + poll_interval
                 except Exception:
                     log.exception("settlement scan failed")
-                stop.wait(poll_interval)
+                if news is None:
+                    stop.wait(poll_interval)
+                else:  # in short slices, so that a stop is noticed promptly
+                    wait = min(self._wait_seconds(reader, next_scan), 0.25)
+                    news.wait_beyond(reader.position, wait)
         finally:
             self.shutdown()
+
+    def _act_on_news(self, reader: SettlementNews, head: int) -> None:
+        found = reader.read(head)
+        for account_id in dict.fromkeys(found.accounts):
+            requested = self.monitor.consider(account_id)
+            if requested is not None:
+                self.submit(requested)
+        for settlement_id in dict.fromkeys(found.settlements):
+            self.submit(settlement_id)
+        for settlement_id in reader.due_retries(self.clock()):
+            self.submit(settlement_id)
+
+    def _wait_seconds(self, reader: SettlementNews, next_scan: float) -> float:
+        """Until the next scan, or the next scheduled retry if that comes first."""
+        wait = max(next_scan - time.monotonic(), 0.0)
+        retry_at = reader.next_retry_at()
+        if retry_at is not None:
+            wait = min(wait, max((retry_at - self.clock()).total_seconds(), 0.0))
+        return wait
 
     def shutdown(self, timeout: float = 30.0) -> None:
         self._stop.set()
