@@ -1,5 +1,6 @@
 """The RFC 0038 settlement engine of a node, when enabled: the API's engine routes, the follower
-that records what our connector must hear of, and the sender that tells it."""
+that records what our connector must hear of and the sender that tells it, and the follower and
+retrier that try again the instructed settlements the executor gave up on."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from application.engine_service import EngineTerms, SettlementEngine
 from bootstrap.node import Node
 from domain.money import Asset
 from projections.connector_notices import ConnectorNotices, ConnectorNotifier
+from projections.engine_retries import EngineSettlementRetrier, EngineSettlementRetries
 
 _SEND_EVERY_SECONDS = 1.0
 
@@ -24,13 +26,15 @@ class Engine:
     api: SettlementEngine
     notices: ConnectorNotices
     notifier: ConnectorNotifier | None
+    retries: EngineSettlementRetries
+    retrier: EngineSettlementRetrier
 
     def notify_connector(self, stop: threading.Event) -> None:
-        """Tells the connector of due notices until `stop` (the leader's term) is set."""
-        if self.notifier is None:
-            return
+        """Until `stop` (the leader's term) is set: tells the connector of due notices, and
+        requests the due retries of instructed settlements."""
         while not stop.is_set():
-            if self.notifier.send_due() == 0:
+            sent = self.notifier.send_due() if self.notifier is not None else 0
+            if sent + self.retrier.retry_due() == 0:
                 stop.wait(_SEND_EVERY_SECONDS)
 
 
@@ -51,4 +55,6 @@ def build_engine(node: Node, clock: Callable[[], datetime]) -> Engine | None:
         token = settings.connector_token.get_secret_value() if settings.connector_token else None
         client = ConnectorClient(settings.connector_url, token=token)
         notifier = ConnectorNotifier(node.app, node.pool, client, clock)
-    return Engine(api, ConnectorNotices(node.app, clock), notifier)
+    retrier = EngineSettlementRetrier(node.app, node.pool, clock)
+    notices = ConnectorNotices(node.app, clock)
+    return Engine(api, notices, notifier, EngineSettlementRetries(node.app), retrier)

@@ -108,6 +108,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
         ledger,
         kafka_runner.projection if kafka_runner else None,
         service.engine.notices if service.engine else None,
+        service.engine.retries if service.engine else None,
     )
     prebuilt = {ledger.name: ledger_runner}
     if kafka_runner is not None:
