@@ -79,8 +79,13 @@ def engine_api(node: TestNode, clock: ManualClock) -> HttpServer:
     return HttpServer(asgi)
 
 
-def engine_path(anvil_url: str, settlements: int) -> list[float]:
-    """Seconds from settle request on A to B's connector credited, per settlement."""
+Stages = tuple[float, float, float]
+"""Seconds from the settle request to: its answer, A's settlement completed, B's connector
+credited."""
+
+
+def engine_path(anvil_url: str, settlements: int) -> list[Stages]:
+    """The stages of each settlement, from settle request on A to B's connector credited."""
     web3 = connect_rpc(anvil_url, 10)
     dev = deploy_rails(web3, ["rfc-a"], rpc_url=anvil_url)
     clock = ManualClock()
@@ -113,7 +118,7 @@ def _timed_settlements(
     connector_b: ScriptedConnector,
     clock: ManualClock,
     settlements: int,
-) -> list[float]:
+) -> list[Stages]:
     auth = {"Authorization": f"Bearer {CONNECTOR_TOKEN}"}
     api_a = httpx.Client(base_url=servers[0].url, headers=auth, timeout=30.0)
     api_b = httpx.Client(base_url=servers[1].url, headers=auth, timeout=30.0)
@@ -133,7 +138,7 @@ def _timed_settlements(
     )
     body = json.dumps({"amount": str(AMOUNT), "scale": 6})
     headers = {"Content-Type": "application/json"}
-    latencies = []
+    latencies: list[Stages] = []
     try:
         for n in range(settlements + WARM_UP):
             start = time.perf_counter()
@@ -143,7 +148,9 @@ def _timed_settlements(
                 headers={**headers, "Idempotency-Key": f"bench-{n}"},
             )
             assert response.status_code == 201, response.text
+            answered = time.perf_counter() - start
             a.process.executor.run_until_settled()
+            paid = time.perf_counter() - start
             credited = 0
             for _ in range(5):  # the credit, the obligation it records, then the notice
                 notices.catch_up()
@@ -152,7 +159,7 @@ def _timed_settlements(
                     break
             assert credited == 1, f"settlement {n} was not credited by B's connector"
             if n >= WARM_UP:
-                latencies.append(time.perf_counter() - start)
+                latencies.append((answered, paid, time.perf_counter() - start))
     finally:
         api_a.close()
         api_b.close()
@@ -208,15 +215,25 @@ def main() -> None:
         parser.error("--settlements: must be at least 1")
     with AnvilProcess() as anvil:
         floor = sign_and_deliver_floor(anvil.url, args.settlements)
-        path = engine_path(anvil.url, args.settlements)
-    rows = {"sign + deliver (floor)": floor, "settle request -> peer credited": path}
+        stages = engine_path(anvil.url, args.settlements)
+    path = [s[2] for s in stages]
+    tenth = max(1, len(path) // 10)
+    rows = {
+        "sign + deliver (floor)": floor,
+        "settle request -> peer credited": path,
+        "  of which: request answered": [s[0] for s in stages],
+        "  of which: A paid (executor)": [s[1] - s[0] for s in stages],
+        "  of which: B told its connector": [s[2] - s[1] for s in stages],
+        "  first 10% of settlements": path[:tenth],
+        "  last 10% of settlements": path[-tenth:],
+    }
     print(f"{args.settlements} settlements of {AMOUNT} minor units, one at a time")
     print(f"{'path':<34} {'p50 ms':>9} {'p99 ms':>9} {'p50/floor':>10}")
     floor_p50 = percentile(floor, 0.5)
     results = {}
     for name, values in rows.items():
         p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
-        results[name] = {"p50_ms": round(p50 * 1000, 2), "p99_ms": round(p99 * 1000, 2)}
+        results[name.strip()] = {"p50_ms": round(p50 * 1000, 2), "p99_ms": round(p99 * 1000, 2)}
         print(f"{name:<34} {p50 * 1000:>9.1f} {p99 * 1000:>9.1f} {p50 / floor_p50:>10.1f}")
     print(json.dumps(results))
 
