@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 
 from adapters.connector.client import ConnectorClient
 from adapters.postgres.idempotency import PostgresIdempotencyStore
+from application.engine_claims import ClaimMessages, MessageClaimDelivery
 from application.engine_messages import SettlementInfoMessages
-from application.engine_service import EngineTerms, SettlementEngine
+from application.engine_service import EngineTerms, MessageHandler, SettlementEngine
 from bootstrap.node import Node
+from bootstrap.settlement import SettlementProcess
 from domain.money import Asset
 from projections.connector_notices import ConnectorNotices, ConnectorNotifier
 from projections.engine_retries import EngineSettlementRetrier, EngineSettlementRetries
@@ -38,7 +40,11 @@ class Engine:
                 stop.wait(_SEND_EVERY_SECONDS)
 
 
-def build_engine(node: Node, clock: Callable[[], datetime]) -> Engine | None:
+def build_engine(
+    node: Node, clock: Callable[[], datetime], settlement: SettlementProcess | None = None
+) -> Engine | None:
+    """The engine, or None when disabled. With a settlement process, claims from peers' engines
+    arrive as messages too, and claims to `message_peers` go out through our connector."""
     settings = node.settings.engine
     if not settings.enabled:
         return None
@@ -48,13 +54,21 @@ def build_engine(node: Node, clock: Callable[[], datetime]) -> Engine | None:
         settings.credit_limit,
         timedelta(hours=settings.keep_keys_hours),
     )
-    info = SettlementInfoMessages({"node_id": node.settings.node_id})
-    api = SettlementEngine(node.app, PostgresIdempotencyStore(node.pool), terms, clock, info)
+    messages: MessageHandler = SettlementInfoMessages({"node_id": node.settings.node_id})
+    if settlement is not None:
+        messages = ClaimMessages(settlement.receiver, messages)
+    api = SettlementEngine(node.app, PostgresIdempotencyStore(node.pool), terms, clock, messages)
     notifier = None
     if settings.connector_url:
         token = settings.connector_token.get_secret_value() if settings.connector_token else None
         client = ConnectorClient(settings.connector_url, token=token)
         notifier = ConnectorNotifier(node.app, node.pool, client, clock)
+        if settlement is not None and settings.message_peers:
+            settlement.steps.claims = MessageClaimDelivery(
+                settlement.delivery, client, settings.message_peers
+            )
+    elif settings.message_peers:
+        raise ValueError("engine.message_peers: needs engine.connector_url to send through")
     retrier = EngineSettlementRetrier(node.app, node.pool, clock)
     notices = ConnectorNotices(node.app, clock)
     return Engine(api, notices, notifier, EngineSettlementRetries(node.app), retrier)

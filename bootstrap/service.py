@@ -100,7 +100,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     if settings.kafka.enabled:
         kafka_runner, producer = publisher_runner(node)
         service.closers.append(producer.close)
-    service.engine = build_engine(node, clock)
+    service.engine = build_engine(node, clock, service.settlement)
     registry = followers(
         node,
         clock,
