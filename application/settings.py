@@ -94,3 +94,8 @@ class EngineSettings(BaseModel):
     threshold: int = Field(default=1_000_000_000, gt=0)
     credit_limit: int = Field(default=10**15, ge=0)
     keep_keys_hours: int = Field(default=24, ge=24, description="RFC 0038: at least 24 hours.")
+    message_peers: list[str] = Field(
+        default_factory=list,
+        description="Peers whose claims travel as RFC 0038 messages through the connectors"
+        " (needs connector_url) instead of node to node.",
+    )

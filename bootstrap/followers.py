@@ -15,6 +15,7 @@ from application.processes.settlement_monitor import SettlementMonitor
 from projections.balances import BalancesProjection
 from projections.channels import ChannelsProjection
 from projections.connector_notices import ConnectorNotices
+from projections.engine_retries import EngineSettlementRetries
 from projections.event_chain import EventChainProjection
 from projections.fraud_rules import FraudRulesProjection
 from projections.kafka_publisher import KafkaPublisher
@@ -59,6 +60,7 @@ def followers(
     ledger: Projection,
     kafka: Projection | None,
     connector_notices: Projection | None = None,
+    engine_retries: Projection | None = None,
 ) -> list[Follower]:
     """Every follower of a node, in the order they are started. The outbound ones are built by
     the caller (the settlement process waits on the ledger's progress)."""
@@ -71,6 +73,8 @@ def followers(
         registry.append(Follower(settlement.provisioner, "process", external=True))
     if connector_notices is not None:
         registry.append(Follower(connector_notices, "process", external=False))
+    if engine_retries is not None:
+        registry.append(Follower(engine_retries, "process", external=False))
     registry.append(Follower(ledger, "outbound", external=True))
     if kafka is not None:
         registry.append(Follower(kafka, "outbound", external=True))
@@ -87,7 +91,7 @@ def follower_names(node: Node) -> list[str]:
     if settings.settlement.provision_on_registration and rails:
         names.append(ChannelProvisioner.name)
     if settings.engine.enabled:
-        names.append(ConnectorNotices.name)
+        names += [ConnectorNotices.name, EngineSettlementRetries.name]
     names.append(LedgerPostingsProjection.name)
     if settings.kafka.enabled:
         names.append(KafkaPublisher.name)

@@ -106,7 +106,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     if settings.kafka.enabled:
         kafka_runner, producer = publisher_runner(node)
         service.closers.append(producer.close)
-    service.engine = build_engine(node, clock)
+    service.engine = build_engine(node, clock, service.settlement)
     registry = followers(
         node,
         clock,
@@ -114,6 +114,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
         ledger,
         kafka_runner.projection if kafka_runner else None,
         service.engine.notices if service.engine else None,
+        service.engine.retries if service.engine else None,
     )
     prebuilt = {ledger.name: ledger_runner}
     if kafka_runner is not None:

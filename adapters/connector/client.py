@@ -61,3 +61,22 @@ class ConnectorClient:
             return parse_quantity(response.json())
         except (ValueError, InvalidQuantity):
             return quantity  # no Quantity in the answer: all of it was credited
+
+    def send_message(self, account_id: str, message: bytes) -> bytes:
+        """RFC 0038 "Exchanging messages": raw bytes to the peer's engine through the connector
+        (`POST /accounts/:id/messages`); the peer engine's answer. No answer, or an answer other
+        than 2xx, raises `ConnectorUnavailable` (retryable: messages carry their own ids)."""
+        try:
+            response = self._http.post(
+                f"/accounts/{quote(account_id, safe='')}/messages",
+                content=message,
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Accept": "application/octet-stream",
+                },
+            )
+        except httpx.HTTPError as error:
+            raise ConnectorUnavailable(f"{type(error).__name__}: {error}") from None
+        if not 200 <= response.status_code < 300:
+            raise ConnectorUnavailable(f"HTTP {response.status_code}: {response.text[:200]}")
+        return response.content

@@ -13,18 +13,22 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from application.engine_quantity import Quantity, add, check_settleable, split
+from application.engine_retries import retry_key
 from application.store import AggregateStore, AlreadyExists, NotFound
 from domain.engine_account import EngineAccount, check_engine_account_id
 from domain.fingerprint import fingerprint
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
-from domain.settlement import Settlement
+from domain.settlement import Settlement, SettlementStatus
+
+R = TypeVar("R")
 
 MAX_REMEMBERED_KEYS = 10_000
 """Keys an engine account remembers beyond the retention window, at most (a bounded set)."""
@@ -136,23 +140,64 @@ class EngineCommands(AggregateStore):
             engine_id, EngineAccount, lambda e: e.acknowledge_incoming(key, credited)
         )
 
+    def retry_engine_settlement(self, failed_id: UUID, at: datetime) -> UUID | None:
+        """Requests again, reserved at once, an engine-instructed settlement the executor gave
+        up on and released to payable (RFC 0038: the engine keeps trying; the connector is not
+        refunded). One atomic save of the new settlement, the peer account and, for a dead
+        letter, its resolution. Its key is the failed one's retry key, so asking twice requests
+        one settlement. None when there is nothing to retry: not an engine settlement, not
+        released, its engine account deleted, an operator resolved it, or nothing payable."""
+        failed = self.load(failed_id, Settlement)
+        key = retry_key(failed.settlement_key)
+        if key is None:
+            return None
+        engine_id = EngineAccount.create_id(failed.peer_id)
+        if not self.exists(engine_id):
+            return None
+
+        def build(
+            engine: EngineAccount, peer: PeerAccount, original: Settlement
+        ) -> tuple[UUID | None, Settlement | None]:
+            new_id = Settlement.create_id(key)
+            if self.exists(new_id):
+                return new_id, None  # retried before
+            released = peer.settlement_state(original.id) == "released"
+            if engine.deleted or not released or original.resolution is not None:
+                return None, None
+            amount = min(original.amount, peer.payable)
+            if amount <= 0:
+                return None, None  # settled meanwhile (the node's own threshold settlement)
+            new = Settlement.request(key, peer.id, peer.peer_id, peer.asset_code, amount, at)
+            peer.reserve(new.id, amount)  # refused while the account is paused: tried later
+            if original.status == SettlementStatus.DEAD_LETTERED:
+                original.resolve_dead_letter("retried", new.id, at)
+            return new.id, new
+
+        return self._save_engine(engine_id, failed.account_id, build, failed_id)
+
     def _save_engine(
         self,
         engine_id: UUID,
         peer_account_id: UUID,
-        build: Callable[[EngineAccount, PeerAccount], tuple[Instructed, Settlement | None]],
-    ) -> Instructed:
-        """Runs `build` on fresh state; saves both accounts and any new settlement atomically,
-        again on fresh state after a conflicting writer."""
-        ids = sorted([engine_id, peer_account_id])
-        with self._lock(ids[0]), self._lock(ids[1]):
+        build: Callable[..., tuple[R, Settlement | None]],
+        settlement_id: UUID | None = None,
+    ) -> R:
+        """Runs `build(engine, peer[, settlement])` on fresh state; saves them and any new
+        settlement atomically, again on fresh state after a conflicting writer."""
+        ids = sorted(i for i in (engine_id, peer_account_id, settlement_id) if i is not None)
+        with contextlib.ExitStack() as locks:
+            for i in ids:
+                locks.enter_context(self._lock(i))
             for attempt in range(self._conflict_retries):
-                engine = self.load(engine_id, EngineAccount, copy=False)
-                peer = self.load(peer_account_id, PeerAccount, copy=False)
+                loaded: list[Aggregate] = [
+                    self.load(engine_id, EngineAccount, copy=False),
+                    self.load(peer_account_id, PeerAccount, copy=False),
+                ]
+                if settlement_id is not None:
+                    loaded.append(self.load(settlement_id, Settlement, copy=False))
                 try:
-                    result, new = build(engine, peer)
-                    saved: list[Aggregate] = [engine, peer] + ([new] if new else [])
-                    self.save(*saved)
+                    result, new = build(*loaded)
+                    self.save(*loaded, *([new] if new else []))
                     return result
                 except IntegrityError:
                     for i in ids:

@@ -20,6 +20,7 @@ from adapters.connector.client import ConnectorClient
 from adapters.evm.chains import connect_rpc
 from adapters.postgres.idempotency import PostgresIdempotencyStore
 from application.clock import ManualClock
+from application.engine_claims import ClaimMessages, MessageClaimDelivery
 from application.engine_messages import SettlementInfoMessages
 from application.engine_notices import MAX_RETRY_INTERVAL
 from application.engine_service import EngineTerms, SettlementEngine
@@ -32,7 +33,7 @@ from entrypoints.http.api.auth import token_sha256
 from entrypoints.http.api.settings import ApiClientSettings, ApiSettings, Scope
 from projections.connector_notices import ConnectorNotices, ConnectorNotifier
 from projections.runner import ProjectionRunner
-from tests.integration.rfc0038.scripted_connector import ScriptedConnector
+from tests.integration.rfc0038.scripted_connector import Call, ScriptedConnector
 from tests.support.two_nodes import USD, TestNode, start_node
 
 CONNECTOR_TOKEN = "tok-connector"
@@ -252,3 +253,100 @@ def test_refusals(sides: tuple[Side, Side, ManualClock]) -> None:
         assert response.json()["errors"][0]["field"] == field
     assert a.api.delete("/accounts/node-b").status_code == 204
     assert a.settle("node-b", "r3", {"amount": "1", "scale": 6}).status_code == 404
+
+
+def _claims_as_messages(
+    a: Side, b: Side, clock: ManualClock
+) -> tuple[HttpServer, ScriptedConnector]:
+    """B's engine answering claims among its messages, and A's connector carrying A's engine's
+    messages to it (as connectors do in ILP Prepare packets to `peer.settle`); A's claims to B
+    go that way."""
+    b_node = b.node.node
+    info = SettlementInfoMessages({"address": b.node.signer.address})
+    engine = SettlementEngine(
+        b_node.app,
+        PostgresIdempotencyStore(b_node.pool),
+        EngineTerms(USD, THRESHOLD, 10**15),
+        clock,
+        ClaimMessages(b.node.process.receiver, info),
+    )
+    clients = {
+        "connector": ApiClientSettings(
+            token_sha256=token_sha256(CONNECTOR_TOKEN), scopes=frozenset({Scope.CONNECTOR})
+        )
+    }
+    server = HttpServer(
+        create_app(
+            b_node.app, b_node.read_side(), ApiSettings(clients=clients), clock, engine=engine
+        )
+    ).start()
+
+    def to_peer_engine(call: Call) -> tuple[int, bytes]:
+        # Connector A's peer for account node-b is B, whose own account for A is node-a.
+        assert call.path == "/accounts/node-b/messages"
+        answer = httpx.post(
+            f"{server.url}/accounts/node-a/messages",
+            content=call.body,
+            headers={
+                "Authorization": f"Bearer {CONNECTOR_TOKEN}",
+                "Content-Type": "application/octet-stream",
+            },
+        )
+        return answer.status_code, answer.content
+
+    connector = ScriptedConnector(messages=to_peer_engine).__enter__()
+    process = a.node.process
+    process.steps.claims = MessageClaimDelivery(
+        process.delivery, ConnectorClient(connector.url), ["node-b"]
+    )
+    return server, connector
+
+
+def test_claims_travel_as_messages_through_the_connectors(
+    sides: tuple[Side, Side, ManualClock],
+) -> None:
+    """Exchanging messages: with B configured as a message peer, A's claim goes engine to engine
+    through the connectors (no claims endpoint of B's is known to A), and B's connector is told
+    to credit it, as on the direct path."""
+    a, b, clock = sides
+    assert a.api.post("/accounts", json={"id": "node-b"}).status_code == 201
+    nowhere = "http://127.0.0.1:9"  # node to node would fail: nothing listens there
+    a.node.node.app.register_peer(
+        "node-b", USD.code, b.node.signer.address, ["rfc-a", "rfc-b"], "rfc-a", nowhere
+    )
+    _peer(b, a, ["rfc-a", "rfc-b"])
+    a.node.node.runner(a.node.process.provisioner).catch_up()
+    b.node.node.app.record_packets(
+        "node-a", USD.code, "packets", [PacketEntry("p", Direction.INCOMING, 10_000_000)]
+    )
+    server, connector_a = _claims_as_messages(a, b, clock)
+    try:
+        assert a.settle("node-b", "m-1", {"amount": "1500000", "scale": 6}).status_code == 201
+        _pay(a)
+        assert [s.status for s in _settlements(a)] == [SettlementStatus.COMPLETED]
+        [call] = connector_a.calls
+        assert call.path == "/accounts/node-b/messages"
+        assert call.headers["Content-Type"] == "application/octet-stream"
+        assert json.loads(call.body)["type"] == "claim"
+        assert b.node.node.app.peer_account("node-a", "USD").receivable == 8_500_000
+
+        # A claim that names another sender than the account it came through is refused.
+        forged = json.loads(call.body)
+        forged["claim"]["sender_node"] = "node-x"
+        answer = httpx.post(
+            f"{server.url}/accounts/node-a/messages",
+            content=json.dumps(forged).encode(),
+            headers={"Authorization": f"Bearer {CONNECTOR_TOKEN}"},
+        )
+        assert answer.status_code == 201
+        assert json.loads(answer.content)["type"] == "claim_rejected"
+        assert b.node.node.app.peer_account("node-a", "USD").receivable == 8_500_000
+
+        for _ in range(3):  # B's connector answers 500, 503, then credits
+            b.tell_connector()
+            clock.advance(MAX_RETRY_INTERVAL)
+        credits = {c.json()["amount"] for c in b.connector.calls}
+        assert credits == {"1500000"}
+    finally:
+        connector_a.__exit__(None, None, None)
+        server.stop()

@@ -1,10 +1,14 @@
 """A scripted connector on 127.0.0.1: records every call to its accounting-system API (RFC 0038)
-and answers from a script (a list of (status, body) used in order, then the last one again)."""
+and answers from a script (a list of (status, body) used in order, then the last one again).
+Given `messages`, it carries its engine's messages to the peer instead (`POST
+/accounts/:id/messages` answered by what `messages` returns), as a connector forwards them in ILP
+Prepare packets to the peer's connector, which hands them to its engine."""
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -27,16 +31,23 @@ class Script:
     answers: list[tuple[int, bytes]] = field(default_factory=lambda: [(201, b"")])
     calls: list[Call] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    messages: Callable[[Call], tuple[int, bytes]] | None = None
 
     def answer(self, call: Call) -> tuple[int, bytes]:
         with self.lock:
             self.calls.append(call)
-            return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+            if self.messages is None or not call.path.endswith("/messages"):
+                return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return self.messages(call)
 
 
 class ScriptedConnector:
-    def __init__(self, answers: list[tuple[int, bytes]] | None = None) -> None:
-        self.script = Script(answers or [(201, b"")])
+    def __init__(
+        self,
+        answers: list[tuple[int, bytes]] | None = None,
+        messages: Callable[[Call], tuple[int, bytes]] | None = None,
+    ) -> None:
+        self.script = Script(answers or [(201, b"")], messages=messages)
         script = self.script
 
         class Handler(BaseHTTPRequestHandler):
