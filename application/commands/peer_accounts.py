@@ -182,7 +182,6 @@ class PeerAccountCommands(AggregateStore):
         self._change(account_id, PeerAccount, lambda a: a.change_credit_limit(credit_limit))
 
 
-
 def _account_id(peer_id: str, asset_code: str) -> UUID:
     """The account's id from its names, once both are checked (a name that cannot exist is bad
     input, not an unknown account)."""
