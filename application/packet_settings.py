@@ -1,7 +1,9 @@
-"""How large one packet batch may be: a bound on what a connector may hand the ledger at once.
+"""How large one packet batch may be, and how long its id is remembered.
 
 A batch is recorded as one event, so its size bounds a row, a transaction and the memory of
 everything that reads the event back. The entries bound is capped by the domain's ceiling.
+Batch ids are remembered for the idempotency window (see `application.batch_index`): a batch
+made before it is refused, so it must be longer than any connector retries a batch.
 """
 
 from __future__ import annotations
@@ -30,4 +32,10 @@ class PacketSettings(BaseModel):
         ge=1,
         le=MAX_BATCH_BYTES,
         description="Most bytes of batch input (JSON) read for one batch.",
+    )
+    idempotency_window_hours: int = Field(
+        default=24,
+        ge=24,
+        le=24 * 366,
+        description="How long a batch id is remembered; a batch made earlier is refused.",
     )

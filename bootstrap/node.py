@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
@@ -112,6 +113,7 @@ def open_node(settings: Settings, *, migrate: bool = True) -> Node:
             if applied:
                 log.info("migrations applied", extra={"versions": [m.version for m in applied]})
         app = SettlementApp(env=postgres_env(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW))
+        app.batch_window = timedelta(hours=settings.packets.idempotency_window_hours)
     except BaseException:
         if embedded is not None:
             embedded.stop()

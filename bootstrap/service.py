@@ -25,6 +25,7 @@ from adapters.postgres.event_signal import EventAnnouncer, relay_notifications
 from adapters.postgres.leadership import LeaderLock
 from adapters.signing.node_keys import load_node_keys
 from adapters.signing.signer import Signer
+from application.batch_index import forget_on_schedule
 from application.rails.circuit_breaker import BreakerState
 from application.rails.config import RailConfig
 from application.rails.coordinator import RailCoordinator
@@ -281,6 +282,9 @@ def _start_leader_parts(
             keep=audit.checkpoints_kept,
         )
         supervisor.start("read-model-checkpoints", checkpoints)
+    forget = service.node.app.forget_expired_batches
+    retention = partial(forget_on_schedule, forget, term, guard=lock.still_leader)
+    supervisor.start("packet-batch-retention", retention)
 
 
 def stop_on_signals(stop: threading.Event) -> None:

@@ -1,9 +1,12 @@
 """Packet batches on a peer account: the values a batch is made of, and the rule that records one.
 
 A batch raises payable (outgoing packets) and receivable (incoming, bounded by the credit limit)
-once: a batch id seen before answers with its first result, or is a conflict if its entries
-differ. `PacketBatches` is a part of `domain.peer_account.PeerAccount`; its events are stored
-under PeerAccount's topics (`domain.peer_account:PeerAccount.PacketsRecorded`).
+once. Which batch ids were seen is NOT kept here: an idempotency set in the aggregate would grow
+with history, and every snapshot with it. The application keeps them in an index written in the
+same transaction as the event (`application.batch_index`), asks it before it calls
+`record_packets`, and answers a replay from it (`replayed`). `PacketBatches` is a part of
+`domain.peer_account.PeerAccount`; its events are stored under PeerAccount's topics
+(`domain.peer_account:PeerAccount.PacketsRecorded`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +60,18 @@ class BatchResult:
     threshold_crossed: bool
 
 
+@dataclass(frozen=True)
+class RecordedBatch:
+    """What is kept of a recorded batch outside the account: enough to tell a replay from a
+    conflict and to answer a replay with the first result."""
+
+    digest: str
+    version: int  # the account's version once the batch was recorded
+    incoming_total: int
+    outgoing_total: int
+    threshold_crossed: bool
+
+
 def batch_digest(entries: Sequence[PacketEntry]) -> str:
     """The batch's fingerprint, order included, to tell a replay from a conflict: a hash of the
     entries' canonical JSON, so that no packet id can make two different batches look alike."""
@@ -96,8 +112,6 @@ class PacketBatches(_Base):
         receivable: int
         in_flight: int
         threshold_armed: bool
-        # batch id -> (digest, incoming, outgoing, payable after, receivable after, crossed)
-        batches: dict[str, list[Any]]
 
         def _check_not_paused(self) -> None: ...
 
@@ -107,18 +121,12 @@ class PacketBatches(_Base):
         entries: list[list[Any]]
         incoming_total: int
         outgoing_total: int
+        # When the connector made the batch (UTC); None in events stored before it was kept.
+        made_at: datetime | None = None
 
         def apply(self, account: PeerAccount) -> None:
             account.payable += self.outgoing_total
             account.receivable += self.incoming_total
-            account.batches[self.batch_id] = [
-                self.digest,
-                self.incoming_total,
-                self.outgoing_total,
-                account.payable,
-                account.receivable,
-                False,
-            ]
 
     class SettlementThresholdCrossed(Aggregate.Event):
         batch_id: str
@@ -127,14 +135,11 @@ class PacketBatches(_Base):
 
         def apply(self, account: PeerAccount) -> None:
             account.threshold_armed = False
-            account.batches[self.batch_id][5] = True
 
-    def record_packets(self, batch_id: str, entries: Sequence[PacketEntry]) -> BatchResult:
-        seen = self.batches.get(batch_id)
-        if seen is not None:
-            if not same_batch(seen[0], entries):
-                raise BatchConflict(batch_id)
-            return BatchResult(batch_id, True, seen[1], seen[2], seen[3], seen[4], seen[5])
+    def record_packets(
+        self, batch_id: str, entries: Sequence[PacketEntry], made_at: datetime | None = None
+    ) -> BatchResult:
+        """Records a batch the caller has found to be new (see the module's docstring)."""
         self._check_not_paused()
         incoming, outgoing = _totals(batch_id, entries)
         if self.receivable + incoming > self.credit_limit:
@@ -150,6 +155,7 @@ class PacketBatches(_Base):
             entries=[[e.packet_id, e.direction.value, e.amount] for e in entries],
             incoming_total=incoming,
             outgoing_total=outgoing,
+            made_at=made_at,
         )
         crossed = self.threshold_armed and self.payable >= self.threshold
         if crossed:
@@ -161,6 +167,23 @@ class PacketBatches(_Base):
             )
         return BatchResult(
             batch_id, False, incoming, outgoing, self.payable, self.receivable, crossed
+        )
+
+    def replayed(
+        self, batch_id: str, entries: Sequence[PacketEntry], recorded: RecordedBatch
+    ) -> BatchResult:
+        """The first result of a batch recorded before (`recorded`, with this account as it was
+        right after that batch, at `recorded.version`); BatchConflict if `entries` differ."""
+        if not same_batch(recorded.digest, entries):
+            raise BatchConflict(batch_id)
+        return BatchResult(
+            batch_id,
+            True,
+            recorded.incoming_total,
+            recorded.outgoing_total,
+            self.payable,
+            self.receivable,
+            recorded.threshold_crossed,
         )
 
     def settlement_amount(self) -> int:

@@ -26,6 +26,7 @@ from domain.packet_batches import (
     Direction,
     PacketBatches,
     PacketEntry,
+    RecordedBatch,
     batch_digest,
     legacy_batch_digest,
     same_batch,
@@ -42,6 +43,7 @@ __all__ = [
     "Direction",
     "PacketEntry",
     "PeerAccount",
+    "RecordedBatch",
     "batch_digest",
     "check_peer_id",
     "legacy_batch_digest",
@@ -54,6 +56,14 @@ __all__ = [
 class PeerAccount(
     PacketBatches, SettlementReservations, ReceivedClaims, PeerAdministration, Aggregate
 ):
+    # Version 2: recorded batches are no longer kept in the state (see domain.packet_batches).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot taken before: its `batches` (every batch id ever recorded) is dropped."""
+        state.pop("batches", None)
+
     @staticmethod
     def create_id(peer_id: str, asset_code: str) -> UUID:
         return derive_id("peer-account", peer_id, asset_code)
@@ -87,8 +97,6 @@ class PeerAccount(
         self.in_flight = 0
         self.paused_reason: str | None = None
         self.threshold_armed = True
-        # batch id -> (digest, incoming, outgoing, payable after, receivable after, crossed)
-        self.batches: dict[str, list[Any]] = {}
         # settlement id (hex) -> [amount, "reserved" | "promised" | "applied" | "released"]
         self.settlements: dict[str, list[Any]] = {}
         self.claims_received: dict[str, int] = {}  # not a set: snapshots are JSON

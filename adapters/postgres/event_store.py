@@ -14,6 +14,10 @@ sides wait forever. Here the same statements (lock the table, notify, insert) ru
 statements in one transaction; psycopg then flushes a request whole before it waits, whatever
 its size.
 
+Packet batches: the index rows of the batches a save records (`application.batch_index`) come
+with the events as the keyword `packet_batches` and are inserted after them, in the same
+transaction (`adapters.postgres.packet_batches`).
+
 `PERSISTENCE_MODULE` names `EventStoreFactory` (see `application.event_store.postgres_env`).
 """
 
@@ -25,6 +29,8 @@ from typing import Any
 from eventsourcing import postgres as es_postgres
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import retry
+
+from adapters.postgres.packet_batches import PostgresBatchIndex, insert_rows
 
 SCHEMA_LOCK_KEY = 0x5E7720
 """The advisory lock held while the event store's tables are set up (migrations use 0x5E771E)."""
@@ -60,7 +66,12 @@ def already_set_up(
 
 
 class EventRecorder(es_postgres.PostgresApplicationRecorder):
-    """The events table: set up under the schema lock, written without pipeline mode."""
+    """The events table: set up under the schema lock, written without pipeline mode, with the
+    packet batch rows of a save in the events' transaction."""
+
+    @property
+    def batch_index(self) -> PostgresBatchIndex:
+        return PostgresBatchIndex(self.datastore)
 
     def create_table(self) -> None:
         relations = [self.events_table_name, self.notification_id_index_name]
@@ -75,11 +86,15 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         if not stored_events:
             return []
+        packet_batches = kwargs.pop("packet_batches", ())
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._insert_events(curs, stored_events, **kwargs)
             # Locks the table (insert order = commit order, for followers), notifies, inserts.
             self._insert_stored_events(curs, stored_events, **kwargs)
-            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+            ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+            if packet_batches:
+                insert_rows(curs, packet_batches)
+            return ids
 
 
 class SnapshotRecorder(es_postgres.PostgresAggregateRecorder):

@@ -216,7 +216,7 @@ def _reserve_instructed(peer: PeerAccount, sequence: int, amount: int, at: datet
     new settlement (the connector already debited its own books). Named by the request's number
     on the engine account, not its key: a key may come again once forgotten."""
     tag = "rfc0038:" + fingerprint({"account": peer.peer_id, "request": sequence})[-40:]
-    peer.record_packets(tag, [PacketEntry(tag, Direction.OUTGOING, amount)])
+    peer.record_packets(tag, [PacketEntry(tag, Direction.OUTGOING, amount)], at)
     settlement = Settlement.request(tag, peer.id, peer.peer_id, peer.asset_code, amount, at)
     peer.reserve(settlement.id, amount)
     return settlement

@@ -1,12 +1,30 @@
 """Use cases on peer accounts: open, record packets, reserve/apply/release settlements, operator
-changes. Each loads the account, runs one command and saves what it recorded, atomically."""
+changes. Each loads the account, runs one command and saves what it recorded, atomically.
+
+Recorded batch ids live in a batch index, not in the account (`application.batch_index` says
+why and how): `record_packets` looks the batch up inside the atomic save, and every save hands
+the index rows of the batches it records to the event recorder, to be written with the events.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import Recording
+
+from application.batch_index import (
+    MIN_WINDOW,
+    RETENTION_MARGIN,
+    BatchIndex,
+    InMemoryBatchIndex,
+    check_made_at,
+    rows_of,
+)
+from application.clock import system_clock
 from application.store import AggregateStore, AlreadyExists, NotFound
 from domain.money import Asset, check_asset_code
 from domain.peer_account import BatchResult, PacketEntry, PeerAccount, check_peer_id
@@ -15,6 +33,32 @@ R = TypeVar("R")
 
 
 class PeerAccountCommands(AggregateStore):
+    batch_window: timedelta = MIN_WINDOW
+    """How long a batch id is remembered: bootstrap sets it from the settings."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.clock: Callable[[], datetime] = system_clock
+        # The PostgreSQL recorder has its table (written in its insert transaction); the
+        # in-memory store gets a dict written under a lock in `_record`.
+        index: BatchIndex | None = getattr(self.recorder, "batch_index", None)
+        self.batch_index: BatchIndex = index if index is not None else InMemoryBatchIndex()
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Records the events together with the index rows of the batches they record."""
+        rows = rows_of(processing_event.events)
+        if not rows:
+            return super()._record(processing_event)
+        index = self.batch_index
+        if isinstance(index, InMemoryBatchIndex):
+            with index.lock:
+                index.check_new(rows)
+                recordings = super()._record(processing_event)
+                index.add(rows)
+            return recordings
+        processing_event.saved_kwargs["packet_batches"] = rows
+        return super()._record(processing_event)
+
     def open_peer_account(
         self, peer_id: str, asset: Asset, threshold: int, settle_to: int, credit_limit: int
     ) -> UUID:
@@ -43,12 +87,40 @@ class PeerAccountCommands(AggregateStore):
         return self._load_named(peer_id, asset_code)
 
     def record_packets(
-        self, peer_id: str, asset_code: str, batch_id: str, entries: Sequence[PacketEntry]
+        self,
+        peer_id: str,
+        asset_code: str,
+        batch_id: str,
+        entries: Sequence[PacketEntry],
+        made_at: datetime | None = None,
     ) -> BatchResult:
-        """Records one batch of packet postings once; the same batch again is a duplicate."""
-        return self._change_named(
-            peer_id, asset_code, lambda a: a.record_packets(batch_id, entries)
-        )
+        """Records one batch of packet postings once; the same batch again is a duplicate, other
+        entries under its id a conflict. `made_at` (when the connector made the batch; now if
+        not given) must lie within the idempotency window: an older batch is refused
+        (BatchOutsideWindow), since whether it was recorded may have been forgotten."""
+        now = self.clock()
+        made_at = now if made_at is None else made_at
+        check_made_at(batch_id, made_at, now, self.batch_window)
+
+        def record(account: PeerAccount) -> BatchResult:
+            # Inside the attempt: after a conflicting writer, it runs again and finds the row.
+            row = self.batch_index.find(account.id, batch_id)
+            if row is None:
+                return account.record_packets(batch_id, entries, made_at)
+            recorded = row.recorded()
+            then = self.load_version(account.id, PeerAccount, recorded.version)
+            return then.replayed(batch_id, entries, recorded)
+
+        return self._change_named(peer_id, asset_code, record)
+
+    def forget_batches_before(self, cutoff: datetime) -> int:
+        """Deletes the index rows of batches made before `cutoff`; how many."""
+        return self.batch_index.delete_made_before(cutoff)
+
+    def forget_expired_batches(self) -> int:
+        """Forgets the batches made before the window (and its margin): no batch that old is
+        accepted any more (see `check_made_at`)."""
+        return self.forget_batches_before(self.clock() - self.batch_window - RETENTION_MARGIN)
 
     def register_peer(
         self,
@@ -108,7 +180,6 @@ class PeerAccountCommands(AggregateStore):
 
     def change_credit_limit(self, account_id: UUID, credit_limit: int) -> None:
         self._change(account_id, PeerAccount, lambda a: a.change_credit_limit(credit_limit))
-
 
 
 def _account_id(peer_id: str, asset_code: str) -> UUID:

@@ -8,6 +8,7 @@ import argparse
 import getpass
 import json
 import sys
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -66,6 +67,12 @@ def register(subparsers: Any) -> None:
     record.add_argument("--asset", required=True)
     record.add_argument("--batch-id", required=True)
     record.add_argument("--file", default="-", help="a file of JSON; - (the default) is stdin")
+    record.add_argument(
+        "--made-at",
+        default=None,
+        help="when the batch was made (ISO 8601 with offset, e.g. 2026-01-01T00:00:00Z);"
+        " now if absent. Older than the idempotency window: refused",
+    )
     record.set_defaults(handler=cmd_record)
 
 
@@ -129,10 +136,23 @@ def cmd_record(args: argparse.Namespace) -> int:
     limits: PacketSettings = args.settings.packets
     text = read_batch_input(args.file, limits.max_batch_bytes)
     entries = parse_entries(text, limits.max_batch_entries)
+    made_at = parse_made_at(args.made_at)
     with open_node(args.settings) as node:
-        result = node.app.record_packets(args.peer, args.asset, args.batch_id, entries)
+        result = node.app.record_packets(args.peer, args.asset, args.batch_id, entries, made_at)
     emit_object(vars(result), as_json=args.json)
     return EXIT_OK
+
+
+def parse_made_at(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        made_at = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInput("--made-at", f"{text!r} is not an ISO 8601 time") from None
+    if made_at.tzinfo is None:
+        raise BadInput("--made-at", f"{text!r} needs an offset (Z or +00:00)")
+    return made_at
 
 
 def read_batch_input(path: str, max_bytes: int) -> str:

@@ -18,9 +18,11 @@ from domain.ids import derive_id
 from domain.money import MAX_AMOUNT, Asset
 from domain.peer_account import (
     MAX_BATCH_ENTRIES,
+    BatchResult,
     Direction,
     PacketEntry,
     PeerAccount,
+    RecordedBatch,
     batch_digest,
     legacy_batch_digest,
 )
@@ -59,11 +61,24 @@ def test_outgoing_packets_raise_payable_and_incoming_raise_receivable() -> None:
     assert [type(e).__name__ for e in events] == ["PacketsRecorded"]
 
 
-def test_same_batch_id_same_entries_is_a_no_op_returning_first_result() -> None:
+def recorded(a: PeerAccount, result: BatchResult, entries: list[PacketEntry]) -> RecordedBatch:
+    """What the application's batch index keeps of a batch just recorded on `a`."""
+    return RecordedBatch(
+        batch_digest(entries),
+        a.version,
+        result.incoming_total,
+        result.outgoing_total,
+        result.threshold_crossed,
+    )
+
+
+def test_a_replay_answers_the_first_result_and_records_nothing() -> None:
+    # Which batches were recorded is the application's batch index (tests/unit/test_batch_index.py).
     a = account()
     first = a.record_packets("b1", batch((OUT, 1200)))
+    seen = recorded(a, first, batch((OUT, 1200)))
     a.collect_events()
-    again = a.record_packets("b1", batch((OUT, 1200)))
+    again = a.replayed("b1", batch((OUT, 1200)), seen)
     assert again.duplicate and not first.duplicate
     assert (again.payable, again.threshold_crossed) == (first.payable, first.threshold_crossed)
     assert again.threshold_crossed is True
@@ -71,15 +86,22 @@ def test_same_batch_id_same_entries_is_a_no_op_returning_first_result() -> None:
     assert a.payable == 1200
 
 
-def test_same_batch_id_different_entries_is_a_conflict_and_records_nothing() -> None:
+def test_a_replay_with_different_entries_is_a_conflict_and_records_nothing() -> None:
     a = account()
-    a.record_packets("b1", batch((OUT, 10)))
+    seen = recorded(a, a.record_packets("b1", batch((OUT, 10))), batch((OUT, 10)))
     a.collect_events()
     with pytest.raises(BatchConflict) as raised:
-        a.record_packets("b1", batch((OUT, 11)))
+        a.replayed("b1", batch((OUT, 11)), seen)
     assert raised.value.batch_id == "b1"
     assert a.collect_events() == []
     assert a.payable == 10
+
+
+def test_the_account_keeps_no_record_of_each_batch() -> None:
+    a = account(threshold=10**9, settle_to=0)
+    for n in range(50):
+        a.record_packets(f"b{n}", batch((OUT, 1), prefix=f"n{n}-"))
+    assert "batches" not in vars(a)
 
 
 def test_batch_past_credit_limit_is_rejected_whole() -> None:
@@ -221,13 +243,12 @@ def test_registration_names_address_rails_and_claims_endpoint() -> None:
 
 def test_packet_ids_holding_the_old_separators_cannot_pass_for_another_batch() -> None:
     a = account(threshold=10**6, settle_to=0)
-    a.record_packets("B", [PacketEntry("x\toutgoing\t1\ny", OUT, 2)])
+    entries = [PacketEntry("x\toutgoing\t1\ny", OUT, 2)]
+    seen = recorded(a, a.record_packets("B", entries), entries)
     forged = [PacketEntry("x", OUT, 1), PacketEntry("y", OUT, 2)]
-    assert legacy_batch_digest(forged) == legacy_batch_digest(
-        [PacketEntry("x\toutgoing\t1\ny", OUT, 2)]
-    )
+    assert legacy_batch_digest(forged) == legacy_batch_digest(entries)
     with pytest.raises(BatchConflict):
-        a.record_packets("B", forged)
+        a.replayed("B", forged, seen)
     assert a.payable == 2
 
 
@@ -253,10 +274,11 @@ def test_a_batch_recorded_with_a_legacy_digest_is_still_recognised() -> None:
         outgoing_total=5,
     )
     a.collect_events()
-    again = a.record_packets("B", entries)
+    seen = RecordedBatch(legacy_batch_digest(entries), a.version, 3, 5, False)
+    again = a.replayed("B", entries, seen)
     assert again.duplicate and (again.outgoing_total, again.incoming_total) == (5, 3)
     with pytest.raises(BatchConflict):
-        a.record_packets("B", batch((OUT, 6), (IN, 3)))
+        a.replayed("B", batch((OUT, 6), (IN, 3)), seen)
     assert a.collect_events() == []
 
 

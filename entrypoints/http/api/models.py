@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.money import MAX_AMOUNT
 
@@ -31,6 +31,13 @@ class PacketBatchIn(BaseModel):
     model_config = _STRICT
     batch_id: str = Field(min_length=1, max_length=128)
     entries: list[PacketIn] = Field(min_length=1)
+    made_at: AwareDatetime | None = Field(
+        default=None,
+        strict=False,  # an RFC 3339 string, as JSON has no time type
+        description="When the connector made the batch (RFC 3339, with offset); the time the"
+        " request arrives if absent. A batch made before the idempotency window"
+        " (packets.idempotency_window_hours) or in the future is refused (422).",
+    )
 
 
 class PacketBatchOut(BaseModel):

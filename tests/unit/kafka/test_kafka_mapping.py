@@ -61,6 +61,7 @@ def test_event_message_carries_the_envelope_and_every_attribute_as_json():
         "entries": [["p1", "incoming", 2**127 - 5]],
         "incoming_total": 2**127 - 5,
         "outgoing_total": 0,
+        "made_at": None,  # optional since issue 14: when the connector made the batch
     }
     record = event_record(message, "ledger.peer-account.v1")
     assert record.key == str(account.id).encode()
