@@ -63,6 +63,7 @@ class BatchRow:
     digest: str
     result: dict[str, Any]  # RecordedBatch's fields but the digest
     made_at: datetime
+    expires: bool = True  # False: kept for good (no made_at given: a replay has no age)
 
     def recorded(self) -> RecordedBatch:
         return RecordedBatch(
@@ -110,6 +111,7 @@ def rows_of(events: Sequence[Any]) -> list[BatchRow]:
                 "threshold_crossed": key in crossed,
             },
             made_at=event.made_at or event.timestamp,
+            expires=event.made_at is not None,
         )
         for key, event in recorded.items()
     ]
@@ -138,7 +140,7 @@ class InMemoryBatchIndex:
 
     def delete_made_before(self, cutoff: datetime) -> int:
         with self.lock:
-            old = [key for key, row in self._rows.items() if row.made_at < cutoff]
+            old = [k for k, row in self._rows.items() if row.expires and row.made_at < cutoff]
             for key in old:
                 del self._rows[key]
             return len(old)

@@ -8,10 +8,13 @@ CREATE TABLE packet_batches (
     digest text NOT NULL,
     result jsonb NOT NULL,
     made_at timestamptz NOT NULL,
+    -- false: the batch came without made_at, so a replay of it has no age to be refused by;
+    -- its record is kept for good rather than let a late replay be recorded twice.
+    expires boolean NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (account_id, batch_id)
 );
-CREATE INDEX packet_batches_made_at ON packet_batches (made_at);
+CREATE INDEX packet_batches_expiring ON packet_batches (made_at) WHERE expires;
 
 -- Batches recorded before this table existed are known only from their events: copy them, so
 -- a replay of one is still recognised (until it leaves the window, like any other). Their
@@ -19,7 +22,7 @@ CREATE INDEX packet_batches_made_at ON packet_batches (made_at);
 DO $$
 BEGIN
     IF to_regclass('settlementledger_events') IS NOT NULL THEN
-        INSERT INTO packet_batches (account_id, batch_id, digest, result, made_at)
+        INSERT INTO packet_batches (account_id, batch_id, digest, result, made_at, expires)
         SELECT e.originator_id,
                s.state ->> 'batch_id',
                s.state ->> 'digest',
@@ -34,7 +37,8 @@ BEGIN
                          AND c.topic = 'domain.peer_account:PeerAccount.SettlementThresholdCrossed'
                    )
                ),
-               (s.state #>> '{timestamp,_data_}')::timestamptz
+               (s.state #>> '{timestamp,_data_}')::timestamptz,
+               false
         FROM settlementledger_events e,
              LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS state) s
         WHERE e.topic = 'domain.peer_account:PeerAccount.PacketsRecorded'

@@ -21,8 +21,8 @@ from psycopg.types.json import Jsonb
 from application.batch_index import BatchRow
 
 _INSERT = (
-    "INSERT INTO packet_batches (account_id, batch_id, digest, result, made_at)"
-    " VALUES (%s, %s, %s, %s, %s)"
+    "INSERT INTO packet_batches (account_id, batch_id, digest, result, made_at, expires)"
+    " VALUES (%s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -31,7 +31,7 @@ def insert_rows(curs: Cursor[Any], rows: Sequence[BatchRow]) -> None:
     raises the primary key's IntegrityError, which rolls the events back too."""
     curs.executemany(
         _INSERT,
-        [(r.account_id, r.batch_id, r.digest, Jsonb(r.result), r.made_at) for r in rows],
+        [(r.account_id, r.batch_id, r.digest, Jsonb(r.result), r.made_at, r.expires) for r in rows],
     )
 
 
@@ -44,7 +44,7 @@ class PostgresBatchIndex:
     def find(self, account_id: UUID, batch_id: str) -> BatchRow | None:
         with self.datastore.get_connection() as conn:
             row = conn.execute(
-                "SELECT digest, result, made_at FROM packet_batches"
+                "SELECT digest, result, made_at, expires FROM packet_batches"
                 " WHERE account_id = %s AND batch_id = %s",
                 (account_id, batch_id),
             ).fetchone()
@@ -53,9 +53,11 @@ class PostgresBatchIndex:
         digest, result, made_at = row["digest"], row["result"], row["made_at"]
         if isinstance(result, str):  # jsonb arrives decoded unless a loader says otherwise
             result = json.loads(result)
-        return BatchRow(account_id, batch_id, digest, result, made_at)
+        return BatchRow(account_id, batch_id, digest, result, made_at, bool(row["expires"]))
 
     def delete_made_before(self, cutoff: datetime) -> int:
         with self.datastore.get_connection() as conn, conn.transaction():
-            deleted = conn.execute("DELETE FROM packet_batches WHERE made_at < %s", (cutoff,))
+            deleted = conn.execute(
+                "DELETE FROM packet_batches WHERE expires AND made_at < %s", (cutoff,)
+            )
             return deleted.rowcount

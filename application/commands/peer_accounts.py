@@ -95,12 +95,13 @@ class PeerAccountCommands(AggregateStore):
         made_at: datetime | None = None,
     ) -> BatchResult:
         """Records one batch of packet postings once; the same batch again is a duplicate, other
-        entries under its id a conflict. `made_at` (when the connector made the batch; now if
-        not given) must lie within the idempotency window: an older batch is refused
-        (BatchOutsideWindow), since whether it was recorded may have been forgotten."""
+        entries under its id a conflict. `made_at`, when the connector made the batch, must lie
+        within the idempotency window: an older batch is refused (BatchOutsideWindow), since
+        whether it was recorded may have been forgotten. A batch given no `made_at` has no age
+        to check a replay against, so its record is never forgotten (see `rows_of`)."""
         now = self.clock()
-        made_at = now if made_at is None else made_at
-        check_made_at(batch_id, made_at, now, self.batch_window)
+        if made_at is not None:
+            check_made_at(batch_id, made_at, now, self.batch_window)
 
         def record(account: PeerAccount) -> BatchResult:
             # Inside the attempt: after a conflicting writer, it runs again and finds the row.

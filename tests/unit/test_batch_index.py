@@ -82,6 +82,21 @@ def test_retention_forgets_only_batches_whose_replay_would_be_refused(app: Settl
     assert again.duplicate
 
 
+def test_a_batch_sent_without_made_at_is_never_forgotten_so_a_late_replay_is_recognised(
+    app: SettlementApp,
+) -> None:
+    clock = app.clock
+    assert isinstance(clock, ManualClock)
+    first = app.record_packets("alice", "USD", "undated", packets((OUT, 5)))
+    app.record_packets("alice", "USD", "dated", packets((OUT, 1), prefix="d"), made_at=clock())
+    clock.advance(app.batch_window * 10)
+    assert app.forget_expired_batches() == 1  # only the dated one
+    again = app.record_packets("alice", "USD", "undated", packets((OUT, 5)))
+    assert again.duplicate and again.payable == first.payable
+    assert events(app).count("PacketsRecorded") == 2
+    assert app.peer_account("alice", "USD").payable == 6
+
+
 def test_the_snapshot_does_not_grow_with_the_number_of_batches() -> None:
     def snapshot_size(batches: int) -> int:
         app = SettlementApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
