@@ -17,7 +17,6 @@ from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 
 from application.engine_quantity import Quantity, add, check_settleable, split
 from application.engine_retries import retry_key
@@ -184,31 +183,19 @@ class EngineCommands(AggregateStore):
     ) -> R:
         """Runs `build(engine, peer[, settlement])` on fresh state; saves them and any new
         settlement atomically, again on fresh state after a conflicting writer."""
-        ids = sorted(i for i in (engine_id, peer_account_id, settlement_id) if i is not None)
-        with contextlib.ExitStack() as locks:
-            for i in ids:
-                locks.enter_context(self._lock(i))
-            for attempt in range(self._conflict_retries):
-                loaded: list[Aggregate] = [
-                    self.load(engine_id, EngineAccount, copy=False),
-                    self.load(peer_account_id, PeerAccount, copy=False),
-                ]
-                if settlement_id is not None:
-                    loaded.append(self.load(settlement_id, Settlement, copy=False))
-                try:
-                    result, new = build(*loaded)
-                    self.save(*loaded, *([new] if new else []))
-                    return result
-                except IntegrityError:
-                    for i in ids:
-                        self._evict(i)
-                    if attempt + 1 == self._conflict_retries:
-                        raise
-                except BaseException:
-                    for i in ids:
-                        self._evict(i)
-                    raise
-        raise AssertionError("unreachable")
+        ids = [i for i in (engine_id, peer_account_id, settlement_id) if i is not None]
+
+        def attempt() -> tuple[R, list[Aggregate]]:
+            loaded: list[Aggregate] = [
+                self.load(engine_id, EngineAccount, copy=False),
+                self.load(peer_account_id, PeerAccount, copy=False),
+            ]
+            if settlement_id is not None:
+                loaded.append(self.load(settlement_id, Settlement, copy=False))
+            result, new = build(*loaded)
+            return result, [*loaded, *([new] if new else [])]
+
+        return self._save_atomically(ids, attempt)
 
 
 def _reserve_instructed(peer: PeerAccount, sequence: int, amount: int, at: datetime) -> Settlement:
