@@ -1,11 +1,11 @@
 """Claims refused to a peer, made visible: what the receiver reports for each refusal (to the
 metrics, through a callback bootstrap wires) and, for a paused peer, which pause refused it.
 
-A refusal records no event yet: the domain has no event for it (left for when the domain
-modules are split), so the answer to the peer, a structured log line and a metric are its
-record. A pause's reason says what paused the account (`PeerAccount.Paused.reason`): a fraud
-rule names itself ("fraud rule <rule> (<finding id>)"), the stale-proof pause names the double
-spend, anything else is an operator's.
+A refusal for a fault of the sender is also recorded as `PeerAccount.ClaimRefused` on its
+account (`record_refusal`), for audit and the fraud rules; the answer to the peer, a structured
+log line and a metric report every refusal. A pause's reason says what paused the account
+(`PeerAccount.Paused.reason`): a fraud rule names itself ("fraud rule <rule> (<finding id>)"),
+the stale-proof pause names the double spend, anything else is an operator's.
 """
 
 from __future__ import annotations
@@ -14,9 +14,15 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from application.claim_messages import Claim
+from application.claim_handling import ClaimOutcome
+from application.claim_messages import Claim, RejectionCode
 from application.fraud import Rule
+from domain.peer_account import PeerAccount
+
+if TYPE_CHECKING:
+    from application.app import SettlementApp
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +71,29 @@ def report_refusal(
         )  # fmt: skip
     if observer is not None:
         observer(ClaimRefusal(claim.sender_node, claim.asset_code, claim.claim_id, code, cause))
+
+
+# Refusals for a fault of the sender, recorded on its account. Not retry_later (the sender may
+# be right, only early) and not stale_proof (the channel records that as a suspected double spend).
+RECORDED_REFUSALS = frozenset(
+    {
+        RejectionCode.BAD_SIGNATURE,
+        RejectionCode.CONFLICT,
+        RejectionCode.INVALID,
+        RejectionCode.PAUSED,
+        RejectionCode.UNKNOWN_CHANNEL,
+        RejectionCode.WRONG_CHAIN,
+    }
+)
+
+
+def record_refusal(app: SettlementApp, claim: Claim, outcome: ClaimOutcome) -> None:
+    """A refusal for a fault of the sender becomes an event on its account; one the sender may
+    cure by sending again later is not a fault. Claims are rate-limited per peer before they
+    get here, so a hostile peer cannot flood the log with refusals."""
+    if outcome.error not in RECORDED_REFUSALS:
+        return
+    account_id = PeerAccount.create_id(claim.sender_node, claim.asset_code)
+    if not app.exists(account_id):
+        return  # no account to record it on: the answer and the log are its record
+    app.record_claim_refused(account_id, claim.claim_id, str(outcome.error), outcome.detail)

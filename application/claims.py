@@ -26,7 +26,7 @@ from application.channel_directory import ChannelDirectory
 from application.channels import ChannelService
 from application.claim_handling import ClaimOutcome
 from application.claim_messages import ChannelRef, Claim, RejectionCode, SignedProof
-from application.claim_refusals import RefusalObserver, report_refusal
+from application.claim_refusals import RefusalObserver, record_refusal, report_refusal
 from application.claims_cooperative import CooperativeTermsCheck
 from application.claims_credit import CreditResult, CreditVerdict, PartnerClaim
 from application.claims_delivery import ClaimDelivery, DeliveryNotPossible
@@ -96,6 +96,7 @@ class ClaimReceiver:
                 account_id = PeerAccount.create_id(claim.sender_node, claim.asset_code)
                 paused = self.app.load(account_id, PeerAccount).paused_reason or ""
             report_refusal(claim, str(outcome.error), paused, self.on_refused)
+            record_refusal(self.app, claim, outcome)
         return outcome
 
     def _handle(self, claim: Claim) -> ClaimOutcome:

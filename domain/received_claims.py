@@ -1,7 +1,9 @@
 """Settlements the peer pays us, as a peer account sees them: each verified claim credited once.
 
 A credited claim lowers receivable; its id is remembered so that a resent claim is credited once,
-and the fingerprint of its body so that another claim reusing the id can be told apart.
+and the fingerprint of its body so that another claim reusing the id can be told apart. A claim
+refused for a fault of the sender (a bad signature, a reused id, a paused account...) is recorded
+too, as a fact for audit and the fraud rules; it changes no state, so it keeps none.
 `ReceivedClaims` is a part of `domain.peer_account.PeerAccount`; its event is stored under
 PeerAccount's topic `domain.peer_account:PeerAccount.SettlementReceived`.
 """
@@ -22,6 +24,10 @@ if TYPE_CHECKING:
 else:
     # A plain class, so that PeerAccount redefines these events as its own (see PeerAccount).
     _Base = object
+
+
+MAX_REFUSAL_TEXT = 300
+MAX_REFUSAL_CODE = 40
 
 
 class ReceivedClaims(_Base):
@@ -55,6 +61,24 @@ class ReceivedClaims(_Base):
             self.SettlementReceived, claim_id=claim_id, amount=amount, fingerprint=fingerprint
         )
         return True
+
+    class ClaimRefused(Aggregate.Event):
+        claim_id: str
+        code: str  # the code answered to the peer (application.claim_messages.RejectionCode)
+        detail: str
+
+        def apply(self, account: PeerAccount) -> None:
+            pass  # a record of what was refused and why; the account's state is unchanged
+
+    def refuse_claim(self, claim_id: str, code: str, detail: str) -> None:
+        """Records a claim refused to the peer. The claim id and detail come from the peer's
+        request: they are bounded here, so a hostile claim cannot bloat the log."""
+        self.trigger_event(
+            self.ClaimRefused,
+            claim_id=claim_id[:MAX_REFUSAL_TEXT],
+            code=code[:MAX_REFUSAL_CODE],
+            detail=detail[:MAX_REFUSAL_TEXT],
+        )
 
     def received_fingerprint(self, claim_id: str) -> str | None:
         """The fingerprint a received claim was credited with ("" if credited before fingerprints

@@ -31,6 +31,12 @@ class ClaimCommands(AggregateStore):
             ),
         )
 
+    def record_claim_refused(self, account_id: UUID, claim_id: str, code: str, detail: str) -> None:
+        """Records on the peer's account that one of its claims was refused, and why."""
+        self._change(
+            account_id, PeerAccount, lambda account: account.refuse_claim(claim_id, code, detail)
+        )
+
     def end_channel_for_cooperative_settlement(self, channel_id: UUID) -> None:
         """Stops paying on a channel whose final balances this node agreed to sign."""
         self._change(

@@ -115,6 +115,11 @@ def test_a_fraud_rule_pause_refuses_the_peer_s_claims_until_resumed(
     assert warning.__dict__["pause_cause"] == Rule.UNEXPECTED_SIGNER.value
     assert finding in warning.__dict__["pause_reason"]
     assert warning.__dict__["peer"] == a.name
+    # ...and recorded on A's account at B, once: the code and why, for audit and the rules.
+    [refused] = [
+        e for e in b.node.app.history(account_at_b) if isinstance(e, PeerAccount.ClaimRefused)
+    ]
+    assert refused.code == "paused" and f"fraud rule {Rule.UNEXPECTED_SIGNER}" in refused.detail
 
     # The answer A got: the code and the pause's reason, on the settlement's failure.
     settlement = a.node.app.settlement(second["settlement_id"])  # type: ignore[arg-type]

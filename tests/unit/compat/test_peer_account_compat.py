@@ -45,8 +45,12 @@ def _unset_added(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+# Events added after the fixture was recorded: new topics are fine, a lost or renamed one is not.
+ADDED_SINCE_THE_FIXTURE = {"domain.peer_account:PeerAccount.ClaimRefused"}
+
+
 def test_the_event_topics_are_the_recorded_ones() -> None:
-    assert event_topics(PeerAccount) == set(FIXTURE["topics"])
+    assert event_topics(PeerAccount) == set(FIXTURE["topics"]) | ADDED_SINCE_THE_FIXTURE
 
 
 @pytest.mark.parametrize("with_snapshots", [False, True], ids=["events", "snapshot"])
