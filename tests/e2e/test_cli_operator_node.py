@@ -31,7 +31,7 @@ def _leadership(database_url: str) -> tuple[int, str | None, int]:
     return int(lead[0]), lead[1], int(events[0])
 
 
-def _env(web3: Web3, dev: DevelopmentRails, us: TestNode, anvil_url: str) -> dict[str, str]:
+def chain_env(web3: Web3, dev: DevelopmentRails, us: TestNode, anvil_url: str) -> dict[str, str]:
     return {
         "SETTLE_CHAIN__BACKEND": "rpc",
         "SETTLE_CHAIN__RPC_URL": anvil_url,
@@ -49,7 +49,7 @@ def test_close_and_settle_wait_for_no_leader_and_hold_the_lock_while_they_send(
     database_url: str,
 ) -> None:
     web3, dev, us = paid_channel
-    env = _env(web3, dev, us, anvil_url)
+    env = chain_env(web3, dev, us, anvil_url)
     [row] = json.loads(settle("--json", "channel", "list").stdout)
     channel_id = row["channel_id"]
     leader = LeaderLock(database_url, "node-a")
