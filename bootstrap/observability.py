@@ -23,6 +23,7 @@ from bootstrap.http import HttpServer
 from bootstrap.node import Node
 from domain.peer_account import PeerAccount
 from entrypoints.http.api.app import create_app
+from entrypoints.http.api.node_operations import NodeOperations
 from entrypoints.http.api.routes_claims import ClaimsEndpoint
 from projections.fraud_findings import RiskReader
 
@@ -45,6 +46,7 @@ def build_observability(
     engine: SettlementEngine | None = None,
     claims: ClaimsEndpoint | None = None,
     metrics: NodeMetrics | None = None,
+    operations: NodeOperations | None = None,
 ) -> Observability:
     """The node's metrics (new, or those the caller already counts into), its event feed and
     its HTTP service with `/metrics`."""
@@ -70,6 +72,7 @@ def build_observability(
         risk=RiskReader(node.pool),
         engine=engine,
         claims=claims,
+        operations=operations,
     )
     api.add_route("/metrics", _metrics_endpoint(metrics), include_in_schema=False)
     api.state.dependency_checks = checks or {}

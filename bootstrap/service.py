@@ -36,6 +36,7 @@ from bootstrap.health import dependency_checks
 from bootstrap.kafka import publisher_runner
 from bootstrap.leadership import lead_while_possible
 from bootstrap.node import Node
+from bootstrap.node_operations import LiveNodeOperations
 from bootstrap.observability import Observability, build_observability
 from bootstrap.reconciliation import build_reconciler, reconcile_on_schedule
 from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
@@ -64,6 +65,7 @@ class Service:
     observability: Observability | None = None
     reconciler: Reconciler | None = None
     engine: Engine | None = None
+    lock: LeaderLock | None = None
     exits: ExitStack = field(default_factory=ExitStack)
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -74,6 +76,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
     ledger_runner = node.runner(ledger)
     service = Service(node, [], None)
     metrics = NodeMetrics()  # made first: the rails' RPC clients count into it
+    service.lock = LeaderLock(node.database_url, settings.node_id)
     configured = [r for r in settings.rails.rails if r.enabled]
     if not configured:
         log.warning(
@@ -136,6 +139,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
         engine=service.engine.api if service.engine else None,
         claims=claims,
         metrics=metrics,
+        operations=LiveNodeOperations(node, service.settlement, service.lock),
     )
     ledger_results = service.observability.metrics.ledger_results
 
@@ -220,7 +224,7 @@ def run(service: Service, stop: threading.Event) -> int:
         for follower, runner in service.followers:
             if not follower.leader_only:
                 supervisor.start(follower.name, partial(runner.run_forever, stop))
-        lock = LeaderLock(node.database_url, node.settings.node_id)
+        lock = service.lock or LeaderLock(node.database_url, node.settings.node_id)
         leader = partial(
             lead_while_possible, lock, partial(_start_leader_parts, service, lock), stop
         )

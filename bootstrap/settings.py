@@ -118,7 +118,12 @@ def config_file() -> Path | None:
 
 
 # SETTLE_ variables read by name outside the settings object (keys, failpoints, the file).
-_OTHER_VARIABLES = {"SETTLE_CONFIG_FILE", "SETTLE_FAILPOINTS", "SETTLE_CHAIN_KEYSTORE_PASSWORD"}
+_OTHER_VARIABLES = {
+    "SETTLE_CONFIG_FILE",
+    "SETTLE_FAILPOINTS",
+    "SETTLE_CHAIN_KEYSTORE_PASSWORD",
+    "SETTLE_API_TOKEN",  # `settle rails --node`: the token for a running node's API
+}
 
 
 def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:

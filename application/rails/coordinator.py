@@ -94,6 +94,16 @@ class RailCoordinator:
         )
         return decision
 
+    def standing(self) -> RoutingDecision:
+        """The ranking of every configured rail as `rank()` would score it now, for operators:
+        no probe is taken and nothing is chosen (`chosen` None), so looking changes nothing."""
+        with self._lock:
+            names = list(self._rails)
+            skipped = {n: r for n in names if (r := self._unusable_reason(n)) is not None}
+            measures = [self._measure(n) for n in names if n not in skipped]
+            ranked = score_rails(measures, self._settings.weights)
+            return RoutingDecision(None, ranked, skipped, self._clock(), names)
+
     def next_after(self, decision: RoutingDecision, failed_rail: str) -> str | None:
         """The next rail after `failed_rail` in the decision's ranking that may take a call now.
 

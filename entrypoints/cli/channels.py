@@ -13,17 +13,35 @@ from __future__ import annotations
 
 import argparse
 import getpass
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from application.chain_ports import OnchainChannelState
 from application.clock import system_clock
+from application.rails.config import RailConfig
 from bootstrap.node import Node, open_node
-from bootstrap.operator import rail_serving, settlement_process_for
+from bootstrap.operator import (
+    close_channel,
+    leading_for,
+    payout_of,
+    rail_serving,
+    settle_channel,
+    settlement_process_for,
+)
+from bootstrap.settlement import SettlementProcess
 from domain.channel import Channel, ChannelState
-from entrypoints.cli.output import EXIT_OK, BadInput, emit, emit_narrow, emit_object
+from entrypoints.cli.output import (
+    EXIT_OK,
+    EXIT_USAGE,
+    BadInput,
+    emit,
+    emit_narrow,
+    emit_object,
+    fail,
+)
+from entrypoints.http.api.node_operations import ChannelNotReady, ChannelOutcome, NotLeader
 
 
 def register(subparsers: Any) -> None:
@@ -119,13 +137,13 @@ def cmd_close(args: argparse.Namespace) -> int:
                 "CHANNEL_ID", f"channel {channel_id} is {channel.state}: only an opened one closes"
             )
         rail = _serving_rail(node, channel)
-        with settlement_process_for(node, rail, channel.our_address, system_clock) as process:
-            tx_hash = process.disputes.close(channel_id, f"cli:{by}: {reason}")
-        after = node.app.channel(channel_id)
-    emit_object(
-        {"channel_id": channel_id, "rail": rail.name, "state": after.state, "tx_hash": tx_hash},
-        as_json=args.json,
-    )
+        try:
+            with _chain_calls(node, rail, channel) as process:
+                outcome = close_channel(process, channel_id, f"cli:{by}: {reason}")
+        except NotLeader as error:
+            return _lead_elsewhere(error, channel_id, "close")
+    result = {"channel_id": channel_id, "rail": rail.name, "state": outcome.state}
+    emit_object({**result, "tx_hash": outcome.tx_hash}, as_json=args.json)
     return EXIT_OK
 
 
@@ -134,7 +152,7 @@ def cmd_settle(args: argparse.Namespace) -> int:
     with open_node(args.settings) as node:
         channel = node.app.channel(channel_id)
         if channel.state == ChannelState.SETTLED:
-            emit_object(_payout(node, channel_id, settled_now=False), as_json=args.json)
+            emit_object(_payout(payout_of(node.app, channel_id, None)), as_json=args.json)
             return EXIT_OK
         if channel.state != ChannelState.CLOSED or channel.onchain_id is None:
             raise BadInput(
@@ -143,38 +161,47 @@ def cmd_settle(args: argparse.Namespace) -> int:
                 f" (settle channel close {channel_id})",
             )
         rail = _serving_rail(node, channel)
-        with settlement_process_for(node, rail, channel.our_address, system_clock) as process:
-            network = process.rails.of_channel(channel).network
-            onchain = network.channel(channel.onchain_id)
-            now = network.chain_time()
-            if onchain.state == OnchainChannelState.CLOSED and now <= onchain.settle_after:
-                raise BadInput("CHANNEL_ID", _too_early(channel_id, onchain.settle_after, now))
-            process.disputes.answer(channel_id)
-            if node.app.channel(channel_id).state != ChannelState.SETTLED:
-                process.sync_chain()  # the partner settled it first: record what the chain paid
-        result = _payout(node, channel_id, settled_now=True)
-    emit_object(result, as_json=args.json)
+        try:
+            with _chain_calls(node, rail, channel) as process:
+                outcome = settle_channel(process, channel_id)
+        except NotLeader as error:
+            return _lead_elsewhere(error, channel_id, "settle")
+    emit_object(_payout(outcome), as_json=args.json)
     return EXIT_OK
 
 
-def _too_early(channel_id: UUID, settle_after: int, now: int) -> str:
-    def at(seconds: int) -> str:
-        return datetime.fromtimestamp(seconds, UTC).isoformat()
+@contextmanager
+def _chain_calls(node: Node, rail: RailConfig, channel: Channel) -> Iterator[SettlementProcess]:
+    """The settlement process on the channel's rail, while this command holds the leader lock
+    (a running leader sends with the same key: one nonce sequence); NotLeader, before anything
+    is recorded, when another instance leads."""
+    try:
+        with (
+            leading_for(node, f"cli:{getpass.getuser()}"),
+            settlement_process_for(node, rail, channel.our_address, system_clock) as process,
+        ):
+            yield process
+    except ChannelNotReady as error:
+        raise BadInput("CHANNEL_ID", str(error)) from None
 
-    return (
-        f"channel {channel_id}: the challenge period runs until {at(settle_after)} chain time"
-        f" ({settle_after - now + 1}s from the chain's now, {at(now)}); settle after it"
+
+def _lead_elsewhere(error: NotLeader, channel_id: UUID, action: str) -> int:
+    """One line: who leads, and the route of its API that does this instead."""
+    leader = f"node {error.leader!r}" if error.leader else "another instance"
+    route = f"POST /v1/operator/channels/{channel_id}/{action}"
+    return fail(
+        f"{leader} leads and sends this key's chain transactions: nothing done here;"
+        f" use {route} on its API (or stop it first)",
+        EXIT_USAGE,
     )
 
 
-def _payout(node: Node, channel_id: UUID, *, settled_now: bool) -> dict[str, Any]:
-    channel = node.app.channel(channel_id)
-    paid = [e for e in node.app.history(channel_id) if isinstance(e, Channel.Settled)]
+def _payout(outcome: ChannelOutcome) -> dict[str, Any]:
     return {
-        "channel_id": channel_id,
-        "state": channel.state,
-        "settled_now": settled_now and channel.state == ChannelState.SETTLED,
-        "our_amount": paid[-1].our_amount if paid else None,
-        "partner_amount": paid[-1].partner_amount if paid else None,
-        "amount_unit": f"token base units ({channel.token_decimals} decimals)",
+        "channel_id": outcome.channel_id,
+        "state": outcome.state,
+        "settled_now": outcome.settled_now,
+        "our_amount": outcome.our_amount,
+        "partner_amount": outcome.partner_amount,
+        "amount_unit": f"token base units ({outcome.token_decimals} decimals)",
     }

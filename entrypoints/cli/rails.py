@@ -5,16 +5,20 @@ The breakers live in the running node's memory (and on its /metrics as
 `settle_rail_breaker_open`); what a separate command can know is the last `RailChosen` a
 settlement recorded, so the columns say when that was. Exit 1 when an enabled rail's RPC does
 not answer, so a script can check the rails before starting a node.
+
+With `--node URL` the view is the running node's, live (`GET /v1/operator/rails`, a token with
+the `read` scope in SETTLE_API_TOKEN): the breaker state and routing score it would route by now.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from bootstrap.node import open_node
 from bootstrap.operator import probe_rpc
-from entrypoints.cli.output import EXIT_FAILURE, EXIT_OK, emit, emit_narrow
+from entrypoints.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, emit_narrow, fail
 from projections.rail_decisions import last_rail_decision, rail_at_decision
 
 
@@ -23,10 +27,18 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--no-probe", action="store_true", help="do not contact the rails' RPC endpoints"
     )
+    p.add_argument(
+        "--node",
+        metavar="URL",
+        help="a running node's API (e.g. http://127.0.0.1:8080): its live breakers and scores;"
+        " the token is read from SETTLE_API_TOKEN",
+    )
     p.set_defaults(handler=cmd_rails)
 
 
 def cmd_rails(args: argparse.Namespace) -> int:
+    if args.node is not None:
+        return _live(args.node, args.json)
     settings = args.settings
     configured = list(settings.rails.rails)
     with open_node(settings) as node:
@@ -76,3 +88,37 @@ def _human(row: dict[str, Any]) -> dict[str, Any]:
         "breaker": row["breaker"] or row["skipped"] or "-",
         "score": "-" if row["score"] is None else f"{row['score']:.3f}",
     }
+
+
+def _live(url: str, as_json: bool) -> int:
+    """The running node's own view, through its API."""
+    import httpx  # imported when asked for: the plain view needs no HTTP client
+
+    from entrypoints.http.client import ApiClient, ApiError
+
+    if not url.startswith(("http://", "https://")):
+        return fail(f"--node: {url!r} is not an http(s) URL", EXIT_USAGE)
+    try:
+        with ApiClient(url, os.environ.get("SETTLE_API_TOKEN")) as client:
+            standing = client.rails()
+    except ApiError as error:
+        detail = error.problem.get("detail") or error.problem.get("title") or ""
+        if error.status in (401, 403):
+            refused = f"SETTLE_API_TOKEN: {url} refused it ({error.status}): {detail}"
+            return fail(refused, EXIT_USAGE)
+        return fail(f"--node: {url} answered {error.status}: {detail}", EXIT_FAILURE)
+    except httpx.HTTPError as error:
+        return fail(f"--node: {url} did not answer: {type(error).__name__}", EXIT_FAILURE)
+    rows = standing["rails"]
+    if as_json:
+        node = {"node_id": standing["node_id"], "leading": standing["leading"]}
+        emit([{**row, **node} for row in rows], as_json=True)
+        return EXIT_OK
+    role = "leader" if standing["leading"] else "standby"
+    table = []
+    for row in rows:
+        human = _human({**row, "rpc_up": None, "skipped": None})
+        del human["rpc"]
+        table.append({**human, "unusable": row["unusable"] or ""})
+    emit_narrow(table, title=f"rails on {standing['node_id']} ({role}), live")
+    return EXIT_OK

@@ -136,6 +136,23 @@ class ApiClient:
         result: dict[str, Any] = self._json(method, f"{_account(peer, asset)}/{action}", json=body)
         return result
 
+    def close_channel(self, channel_id: str, reason: str) -> dict[str, Any]:
+        """Closes the channel on chain (the leader only: 409 from a standby names the leader)."""
+        path = f"/v1/operator/channels/{quote(str(channel_id), safe='')}/close"
+        result: dict[str, Any] = self._json("POST", path, json={"reason": reason})
+        return result
+
+    def settle_channel(self, channel_id: str) -> dict[str, Any]:
+        """Pays out a closed channel after its challenge period (the leader only)."""
+        path = f"/v1/operator/channels/{quote(str(channel_id), safe='')}/settle"
+        result: dict[str, Any] = self._json("POST", path)
+        return result
+
+    def rails(self) -> dict[str, Any]:
+        """Each rail's breaker state and routing score, live from the node."""
+        result: dict[str, Any] = self._json("GET", "/v1/operator/rails")
+        return result
+
     # Health
 
     def healthz(self) -> dict[str, Any]:

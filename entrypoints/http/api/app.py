@@ -20,6 +20,7 @@ from application.rate_limiting import Limited, RateLimiter
 from entrypoints.http.api.auth import TokenTable
 from entrypoints.http.api.limits import BodyLimit
 from entrypoints.http.api.models import Problem
+from entrypoints.http.api.node_operations import NodeOperations
 from entrypoints.http.api.problems import install_problem_handlers
 from entrypoints.http.api.rate_limits import OnLimited, RateLimit
 from entrypoints.http.api.routes_claims import ClaimsEndpoint
@@ -33,6 +34,7 @@ ROUTE_MODULES = [
     "entrypoints.http.api.routes_packets",
     "entrypoints.http.api.routes_reads",
     "entrypoints.http.api.routes_operator",
+    "entrypoints.http.api.routes_operator_chain",
     "entrypoints.http.api.routes_risk",
     "entrypoints.http.api.routes_rfc0038",
     "entrypoints.http.api.routes_claims",
@@ -102,11 +104,14 @@ def create_app(
     risk: RiskReader | None = None,
     engine: SettlementEngine | None = None,
     claims: ClaimsEndpoint | None = None,
+    operations: NodeOperations | None = None,
 ) -> FastAPI:
     """`on_limited` is called with every request refused by a rate limit (the node's metric);
     `risk` reads the fraud findings for `/v1/risk`; `engine` serves the RFC 0038 routes (503
-    without one), `claims` the claims route (404 without one)."""
+    without one), `claims` the claims route (404 without one); `operations` the operator's
+    chain routes and live rails (503 without: no settlement process in this process)."""
     api = build_api(settings)
+    api.state.operations = operations
     api.state.risk = risk
     api.state.engine = engine
     api.state.claims = claims
