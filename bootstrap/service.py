@@ -25,7 +25,6 @@ from adapters.postgres.event_signal import EventAnnouncer, relay_notifications
 from adapters.postgres.leadership import LeaderLock
 from adapters.signing.node_keys import load_node_keys
 from adapters.signing.signer import Signer
-from application.batch_index import forget_on_schedule
 from application.rails.circuit_breaker import BreakerState
 from application.rails.config import RailConfig
 from application.rails.coordinator import RailCoordinator
@@ -34,17 +33,17 @@ from bootstrap.engine import Engine, build_engine
 from bootstrap.followers import Follower, followers
 from bootstrap.health import dependency_checks
 from bootstrap.kafka import publisher_runner
+from bootstrap.leader_parts import start_leader_parts
 from bootstrap.leadership import lead_while_possible
 from bootstrap.node import Node
 from bootstrap.node_operations import LiveNodeOperations
 from bootstrap.observability import Observability, build_observability
-from bootstrap.reconciliation import build_reconciler, reconcile_on_schedule
+from bootstrap.reconciliation import build_reconciler
 from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
 from bootstrap.supervisor import Supervisor
 from entrypoints.http.api.routes_claims import ClaimsEndpoint
 from projections.key_needs import channels_needing_keys
 from projections.ledger_postings import LedgerPostingsProjection
-from projections.read_model_checkpoints import checkpoint_on_schedule
 from projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
@@ -226,7 +225,7 @@ def run(service: Service, stop: threading.Event) -> int:
                 supervisor.start(follower.name, partial(runner.run_forever, stop))
         lock = service.lock or LeaderLock(node.database_url, node.settings.node_id)
         leader = partial(
-            lead_while_possible, lock, partial(_start_leader_parts, service, lock), stop
+            lead_while_possible, lock, partial(start_leader_parts, service, lock), stop
         )
         supervisor.start("leadership", leader, critical=True)
         log.info("node running", extra={"parts": sorted(supervisor.parts)})
@@ -246,51 +245,6 @@ def run(service: Service, stop: threading.Event) -> int:
     return 0
 
 
-def _start_leader_parts(
-    service: Service, lock: LeaderLock, supervisor: Supervisor, term: threading.Event
-) -> None:
-    """What only the leader runs, for as long as `term` (its term as leader) is not set; each
-    part asks `lock.still_leader` before it acts (fencing a leader that was paused)."""
-    process = service.settlement
-    if process is not None:
-        resumed = process.channels.resume_transactions()
-        if resumed:
-            log.info("recorded transactions resumed", extra={"count": resumed})
-        supervisor.start("chain-sync", partial(_sync_chain, process, term))
-        executor = partial(
-            process.executor.run,
-            term,
-            poll_interval=service.node.settings.settlement.scan_interval_seconds,
-            guard=lock.still_leader,
-            news=service.node.app.new_events,
-        )
-        supervisor.start("settlement-executor", executor)
-    for follower, runner in service.followers:
-        if follower.leader_only:
-            follow = partial(runner.run_forever, term, guard=lock.still_leader)
-            supervisor.start(follower.name, follow)
-    if service.engine is not None:
-        supervisor.start("connector-notices", partial(service.engine.notify_connector, term))
-    if service.reconciler is not None:
-        every = timedelta(seconds=service.node.settings.reconciliation.interval_seconds)
-        scheduled = partial(reconcile_on_schedule, service.reconciler, every, term)
-        supervisor.start("reconciliation", scheduled)
-    audit = service.node.settings.audit
-    if audit.checkpoint_every_events:
-        checkpoints = partial(
-            checkpoint_on_schedule,
-            service.node.app,
-            service.node.pool,
-            term,
-            every_events=audit.checkpoint_every_events,
-            keep=audit.checkpoints_kept,
-        )
-        supervisor.start("read-model-checkpoints", checkpoints)
-    forget = service.node.app.forget_expired_batches
-    retention = partial(forget_on_schedule, forget, term, guard=lock.still_leader)
-    supervisor.start("packet-batch-retention", retention)
-
-
 def stop_on_signals(stop: threading.Event) -> None:
     """SIGTERM and SIGINT stop the node after the work in hand (each step is atomic)."""
 
@@ -300,19 +254,3 @@ def stop_on_signals(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
-
-
-def _sync_chain(process: SettlementProcess, stop: threading.Event) -> None:
-    interval = process.node.settings.chain.poll_interval_seconds
-    backoff = interval
-    while not stop.is_set():
-        try:
-            process.sync_chain()
-            process.answer_disputes()
-            backoff = interval
-        except Exception as error:
-            if not getattr(error, "retryable", False):
-                raise
-            log.warning("chain sync failed; backing off", extra={"error": str(error)})
-            backoff = min(backoff * 2, 30.0)
-        stop.wait(backoff)
