@@ -23,6 +23,7 @@ class Rule(StrEnum):
     LARGE_SETTLEMENT = "large_settlement"  # a settlement far above the peer's usual
     LARGE_CLAIM = "large_claim"  # a claim credited far above the peer's usual
     STALE_CLAIMS = "stale_claims"  # repeated stale balance proofs (suspected double spends)
+    REJECTED_CLAIMS = "rejected_claims"  # repeated claims refused (bad signature, reused id...)
     CHANNEL_CHURN = "channel_churn"  # channels opened and closed again and again
     UNEXPECTED_SIGNER = "unexpected_signer"  # proofs from an address the peer did not register
     CREDIT_LIMIT = "credit_limit"  # the receivable driven to the credit limit again and again
@@ -70,6 +71,7 @@ class FraudSettings(BaseModel):
     large_settlement: LargeAmountRule = LargeAmountRule()
     large_claim: LargeAmountRule = LargeAmountRule()
     stale_claims: CountRule = CountRule(action=Action.PAUSE, weight=40)
+    rejected_claims: CountRule = CountRule(count=5, weight=30)
     channel_churn: CountRule = CountRule(count=4, window_seconds=86_400)
     unexpected_signer: RuleSettings = RuleSettings(action=Action.PAUSE, weight=50)
     credit_limit: CreditLimitRule = CreditLimitRule(count=5)
@@ -196,6 +198,12 @@ class FraudRules:
     def stale_claim(self, state: dict[str, Any], at: float, facts: dict[str, Any]) -> list[Finding]:
         rule = self.settings.stale_claims
         return self._count(state, Rule.STALE_CLAIMS, rule, at, facts) if rule.enabled else []
+
+    def rejected_claim(
+        self, state: dict[str, Any], at: float, facts: dict[str, Any]
+    ) -> list[Finding]:
+        rule = self.settings.rejected_claims
+        return self._count(state, Rule.REJECTED_CLAIMS, rule, at, facts) if rule.enabled else []
 
     def channel_closed(self, state: dict[str, Any], at: float, channel: str) -> list[Finding]:
         rule = self.settings.channel_churn

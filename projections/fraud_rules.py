@@ -112,6 +112,11 @@ class FraudRulesProjection(Projection):
             return self.rules.packets(state, at, event.incoming_total, event.outgoing_total, count)
         if isinstance(event, PeerAccount.SettlementReceived):
             return self.rules.large_amount(state, "claim", event.amount)
+        if isinstance(event, PeerAccount.ClaimRefused) and event.code != "paused":
+            # A paused peer's claims are refused for the pause, not for a fault of their own:
+            # counting them would make a pause feed itself.
+            facts = {"claim_id": event.claim_id, "code": event.code}
+            return self.rules.rejected_claim(state, at, facts)
         if isinstance(event, PeerAccount.PeerRegistered):
             state["address"] = event.address
         elif isinstance(event, PeerAccount.CreditLimitChanged):

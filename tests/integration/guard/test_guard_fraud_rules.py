@@ -92,6 +92,27 @@ def test_repeated_stale_claims_pause_the_peer_naming_the_rule(world: World) -> N
     assert [e.reason.split(" (")[0] for e in paused] == ["fraud rule stale_claims"]
 
 
+def test_repeated_rejected_claims_are_an_alert_but_a_paused_peers_refusals_do_not_count(
+    world: World,
+) -> None:
+    account_id = world.open("mallory")
+    app = world.node.app
+    app.pause(account_id, "operator: checking")
+    for n in range(6):  # refused for the pause: not a fault of the claims themselves
+        app.record_claim_refused(account_id, f"p{n}", "paused", "account paused")
+    assert world.run_rules() == []
+    app.resume(account_id)
+    for n in range(5):
+        world.clock.advance(minutes=5)
+        app.record_claim_refused(account_id, f"c{n}", "bad_signature", "proof.signature")
+    findings = world.run_rules()
+    assert [(f["rule"], f["action"], f["facts"]["count"]) for f in findings] == [
+        ("rejected_claims", "alert", 5)
+    ]
+    assert findings[0]["facts"]["code"] == "bad_signature"
+    assert world.node.app.peer_account("mallory", "USD").paused_reason is None
+
+
 def test_channel_open_close_churn_is_an_alert(world: World) -> None:
     world.open("mallory")
     for _ in range(3):
