@@ -15,6 +15,7 @@ from adapters.evm.chains import deploy, fund_from_development_account
 from adapters.evm.token import TokenClient
 from adapters.evm.transactions import NonceManager, TransactionSender
 from adapters.signing.local_key import LocalKeySigner
+from adapters.signing.signer import Signer
 from application.rails.config import RailConfig
 
 SETTLE_TIMEOUT_MIN = 10
@@ -62,7 +63,7 @@ def deploy_rails(
     return DevelopmentRails(web3, token, configs)
 
 
-def fund_participant(web3: Web3, signer: LocalKeySigner, token: str, tokens: int) -> None:
+def fund_participant(web3: Web3, signer: Signer, token: str, tokens: int) -> None:
     """Gives a node's key ether for gas and `tokens` test tokens to deposit."""
     fund_from_development_account(web3, signer.address, 10**20)
     sender = TransactionSender(web3, signer, NonceManager(), poll_interval_seconds=0.02)

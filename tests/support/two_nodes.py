@@ -9,6 +9,7 @@ from eth_account import Account
 from web3 import Web3
 
 from adapters.signing.local_key import LocalKeySigner
+from adapters.signing.signer import Signer
 from application.clock import ManualClock
 from bootstrap.node import Node, open_node
 from bootstrap.service import ledger_projection
@@ -28,7 +29,7 @@ class TestNode:
 
     name: str
     node: Node
-    signer: LocalKeySigner
+    signer: Signer
     process: SettlementProcess
     claims_url: str
 
@@ -47,8 +48,10 @@ def start_node(
     *,
     funded: bool = True,
     rails: dict[str, object] | None = None,
+    signer: Signer | None = None,
 ) -> TestNode:
-    signer = LocalKeySigner(Account.create())
+    """A node signing with `signer` (a fresh local key if none: an HSM's may be given)."""
+    signer = signer or LocalKeySigner(Account.create())
     if funded:
         fund_participant(web3, signer, dev.token, 10**30)
     settings = Settings.model_validate(
