@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import psycopg
+import pytest
 
 from domain.reconciliation import ReconciliationRun
 from tests.e2e.conftest import Settle, run_settle
@@ -19,6 +20,7 @@ def _reconcile(settle: Settle, *args: str) -> tuple[int, dict[str, Any]]:
     return result.returncode, report
 
 
+@pytest.mark.slow(40)
 def test_reconcile_exits_0_when_clean_then_1_naming_an_edited_row(
     settle: Settle, database_url: str
 ) -> None:
@@ -46,6 +48,7 @@ def test_reconcile_exits_0_when_clean_then_1_naming_an_edited_row(
     assert recorded["payload"]["checks"]["replay"] == 1
 
 
+@pytest.mark.slow(30)
 def test_reconcile_for_one_peer_names_the_table_and_says_what_it_skipped(settle: Settle) -> None:
     assert settle("demo", "--batches", "1", "--batch-size", "5").returncode == 0
     result = settle("reconcile", "--peer", "alice")
