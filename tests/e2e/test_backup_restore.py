@@ -19,6 +19,7 @@ import pytest
 
 from adapters.postgres.embedded import EmbeddedPostgres, ensure_database
 from tests.e2e.conftest import run_settle
+from tests.support.throwaway_postgres import no_durability
 
 DATABASE = "settlement"
 
@@ -34,12 +35,13 @@ def _pg_bin(name: str) -> Path:
 
 @pytest.fixture
 def two_servers(tmp_path: Path) -> Iterator[tuple[EmbeddedPostgres, EmbeddedPostgres]]:
-    """The source server and a fresh one to restore into; both stopped and deleted at the end."""
+    """The source server and a fresh one to restore into, neither durable (the dump and restore
+    never crash a server); both stopped and deleted at the end."""
     source = EmbeddedPostgres(tmp_path / "source", delete_on_stop=True)
     target = EmbeddedPostgres(tmp_path / "target", delete_on_stop=True)
     try:
-        source.start()
-        target.start()
+        for server in (source, target):
+            no_durability(server.start().url("postgres"))
         yield source, target
     finally:
         target.stop()
@@ -81,6 +83,7 @@ def _chain_head(url: str) -> str:
     return _settle(url, "verify").stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.slow(150)
 def test_a_custom_format_dump_restored_into_a_fresh_cluster_resumes_where_it_was(
     two_servers: tuple[EmbeddedPostgres, EmbeddedPostgres], tmp_path: Path
 ) -> None:

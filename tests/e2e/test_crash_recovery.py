@@ -92,6 +92,7 @@ def payee(anvil_url: str, database_url_b: str) -> Iterator[dict]:  # type: ignor
         node.close()
 
 
+@pytest.mark.slow(20)
 @pytest.mark.parametrize("kill_point", KILL_POINTS)
 def test_settlement_completes_once_after_sigkill_at(
     kill_point: str,

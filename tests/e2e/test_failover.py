@@ -109,6 +109,7 @@ def payee(anvil_url: str, database_url_b: str) -> Iterator[dict[str, Any]]:
         node.close()
 
 
+@pytest.mark.slow(160)
 def test_settlements_complete_exactly_once_while_leaders_are_killed(
     payee: dict[str, Any], database_url: str, anvil_url: str, tmp_path: Path
 ) -> None:

@@ -164,6 +164,7 @@ def burst(
     return claims
 
 
+@pytest.mark.slow(20)
 def test_racing_claims_never_credit_more_than_the_channel_increase(scene: Scene) -> None:
     scene.b.process.receiver.pause_on_double_spend = False  # stale proofs are part of the race
     mallory, rng = scene.mallory, random.Random(1201)

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import psutil
+import pytest
 from eth_account import Account
 from web3 import Web3
 
@@ -44,6 +45,7 @@ class Operator:
         return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow(160)
 def test_two_node_processes_settle_and_agree_to_the_unit(anvil_url: str, tmp_path: Path) -> None:
     web3 = connect_rpc(anvil_url, 10)
     dev = deploy_rails(web3, ["anvil-a", "anvil-b"], rpc_url=anvil_url)
@@ -133,6 +135,10 @@ def test_two_node_processes_settle_and_agree_to_the_unit(anvil_url: str, tmp_pat
                 )
 
         def settled() -> bool:
+            # node-a's log says when each settlement it requested completed; only then is the
+            # CLI asked (a `settle` process per poll would take the CPU the nodes need).
+            if not logged_settlements_completed(nodes["node-a"]):
+                return False
             rows = ops["node-a"]("settlements")
             return bool(rows) and all(r["status"] == "completed" for r in rows)
 
@@ -178,6 +184,19 @@ def test_two_node_processes_settle_and_agree_to_the_unit(anvil_url: str, tmp_pat
     network.execute(network.prepare_settle(proof.channel_id))
     assert token.balance_of(keys["node-b"].address) - before == b_deposit + paid * UNIT
     assert b_channel_id
+
+
+def logged_settlements_completed(node: NodeProcess) -> bool:
+    """The node logged a completed settlement, and one for every settlement it logged requesting."""
+    records = node.log_records()
+    ids = {
+        event: {r.get("settlement_id") for r in records if r.get("event") == event}
+        for event in ("settlement requested", "settlement completed")
+    }
+    return (
+        bool(ids["settlement completed"])
+        and ids["settlement requested"] <= ids["settlement completed"]
+    )
 
 
 def scrape_metrics(node: NodeProcess) -> dict[str, float]:

@@ -82,6 +82,10 @@ class NodeProcess:
         self._log.close()
         return code
 
+    def log_records(self) -> list[dict[str, object]]:
+        """The JSON log lines written so far (a line still being written is left out)."""
+        return _json_records(self.log_text())
+
     def acquired_epochs(self) -> list[int]:
         """The leadership epochs this process took, from its `leadership acquired` log lines."""
         return [

@@ -13,6 +13,7 @@ from projections.runner import head_position
 from tests.support.kafka_broker import read_topics
 
 
+@pytest.mark.slow(20)
 def test_the_demo_history_publishes_whole(
     node: Node, cli_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -124,7 +124,7 @@ def crash_and_restart(node: Node, ledger: LedgerPort, head: int, position: Any) 
     return kills
 
 
-@pytest.mark.slow
+@pytest.mark.slow(30)
 def test_killed_projection_posts_each_packet_exactly_once(node: Node, ledger: LedgerPort) -> None:
     peer = f"crash-{uuid.uuid4().hex[:8]}"
     node.app.open_peer_account(peer, Asset("USD", 2), 10**15, 0, 10**15)
