@@ -18,7 +18,6 @@ from uuid import UUID
 
 from adapters.postgres.migrations import apply_migrations
 from application.clock import system_clock
-from bootstrap import service
 from bootstrap.node import Node, database_url_for, open_node
 from bootstrap.replay import replay
 from bootstrap.settings import ConfigurationError
@@ -171,6 +170,10 @@ def _parse_aggregate_id(text: str) -> UUID:
 
 def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
+    # Imported here: the service pulls in web3, FastAPI and the signers (seconds of imports)
+    # that reading commands such as `settle balances` never need.
+    from bootstrap import service
+
     service.stop_on_signals(stop)
     with open_node(args.settings) as node:
         code = service.run(service.build_service(node, system_clock), stop)
