@@ -42,5 +42,5 @@ def retry_key(settlement_key: str) -> str | None:
 def retry_due_at(ended_at: datetime, settlement_key: str, settlement_id: UUID) -> datetime:
     """When the retry of a settlement that ended at `ended_at` is due: the backoff grows with
     its retry number, jittered by its id (the same answer every time it is asked)."""
-    rng = random.Random(settlement_id.int)
+    rng = random.Random(settlement_id.int)  # nosec B311 - retry jitter, not security
     return ended_at + retry_interval(retry_number(settlement_key), rng)
