@@ -82,3 +82,12 @@ def test_export_removes_the_schema_of_an_event_type_that_no_longer_exists(tmp_pa
 
     assert not stale.exists()
     assert len(written) == len(schema_documents())
+
+
+def test_the_kafka_guide_names_every_event_type_and_telemetry_type():
+    guide = (SCHEMA_DIR.parents[1] / "docs" / "kafka.md").read_text(encoding="utf-8")
+    missing = [t for t in event_classes() if f"| `{t}` |" not in guide]
+    assert missing == [], "add them to the event table of docs/kafka.md"
+    telemetry = json.loads(schema_documents()["telemetry-message.v1.json"])
+    for kind in telemetry["$defs"]["TelemetryType"]["enum"]:
+        assert f"| `{kind}` |" in guide, kind
