@@ -49,8 +49,7 @@ class KafkaPublisher(Projection):
             message = event_message(positioned.position, positioned.topic, positioned.event)
             records.append(event_record(message, self._settings.topic_for(message.aggregate_type)))
             if self._settings.publish_telemetry:
-                telemetry = telemetry_for(message, self._node_id, self._load)
-                if telemetry is not None:
+                for telemetry in telemetry_for(message, self._node_id, self._load):
                     records.append(telemetry_record(telemetry, self._settings.telemetry_topic))
         return records
 

@@ -40,7 +40,8 @@ class EventMessageV1(BaseModel):
     occurred_at: AwareDatetime
     payload: dict[str, JsonValue] = Field(
         description="The event's attributes: UUIDs as strings, times ISO 8601, money as integers "
-        "in minor units (may exceed 2**53; parse as big integers)."
+        "in minor units (may exceed 2**53; parse as big integers). Each event type's payload "
+        "has its own schema: payloads/<event_type>.v1.json."
     )
 
 
@@ -51,6 +52,28 @@ class TelemetryType(StrEnum):
     CHANNEL_OPENED = "CHANNEL_OPENED"
     CHANNEL_DISPUTED = "CHANNEL_DISPUTED"
     ACCOUNTS_UPDATED = "ACCOUNTS_UPDATED"
+    # Added within v1: channel provisioning, as the seed stories name it.
+    CHANNEL_CREATION_STARTED = "CHANNEL_CREATION_STARTED"
+    CHANNEL_CREATION_SUCCEEDED = "CHANNEL_CREATION_SUCCEEDED"
+    CHANNEL_CREATION_FAILED = "CHANNEL_CREATION_FAILED"
+
+
+# Fields added within v1. Every message published since carries them, but messages published
+# before do not: they stay out of the schema's `required`, so the v1 schema accepts both.
+_ADDED_WITHIN_V1 = (
+    "reason",
+    "error_class",
+    "payable_change",
+    "receivable_change",
+    "in_flight_change",
+)
+
+
+def _not_required_added_fields(schema: dict[str, Any]) -> None:
+    schema["required"] = [name for name in schema["required"] if name not in _ADDED_WITHIN_V1]
+
+
+_AMOUNT = r"^-?[0-9]+$"
 
 
 class TelemetryMessageV1(BaseModel):
@@ -61,6 +84,7 @@ class TelemetryMessageV1(BaseModel):
         frozen=True,
         title="SettlementLedgerTelemetryV1",
         json_schema_serialization_defaults_required=True,
+        json_schema_extra=_not_required_added_fields,
     )
 
     type: TelemetryType
@@ -70,7 +94,7 @@ class TelemetryMessageV1(BaseModel):
     channel: str | None = Field(default=None, description="Channel aggregate id, if any.")
     asset_code: str | None = None
     amount: str | None = Field(
-        default=None, pattern=r"^-?[0-9]+$", description="Minor units, as a decimal string."
+        default=None, pattern=_AMOUNT, description="Minor units, as a decimal string."
     )
     duration_ms: int | None = Field(default=None, ge=0)
     retry_count: int = Field(default=0, ge=0)
@@ -78,6 +102,30 @@ class TelemetryMessageV1(BaseModel):
     event_type: str = Field(min_length=1, description="The domain event this was mapped from.")
     position: int = Field(ge=1, description="Global position of that domain event.")
     occurred_at: AwareDatetime
+    reason: str | None = Field(
+        default=None,
+        description="Why it failed: SETTLEMENT_FAILED and CHANNEL_CREATION_FAILED.",
+    )
+    error_class: str | None = Field(
+        default=None,
+        description="SETTLEMENT_FAILED: the class of the error that ended the settlement, or of "
+        "its last failed attempt; null when neither names one.",
+    )
+    payable_change: str | None = Field(
+        default=None,
+        pattern=_AMOUNT,
+        description="ACCOUNTS_UPDATED: signed change of what we owe the peer (minor units).",
+    )
+    receivable_change: str | None = Field(
+        default=None,
+        pattern=_AMOUNT,
+        description="ACCOUNTS_UPDATED: signed change of what the peer owes us (minor units).",
+    )
+    in_flight_change: str | None = Field(
+        default=None,
+        pattern=_AMOUNT,
+        description="ACCOUNTS_UPDATED: signed change of payable reserved for settlements.",
+    )
 
 
 @dataclass(frozen=True)

@@ -74,23 +74,29 @@ def test_every_event_arrives_once_in_order_per_aggregate_with_telemetry(node: No
         if dict(r.headers)["event_type"] == b"PeerAccount.PacketsRecorded"
     )
 
+    balance_changes = ("SettlementApplied", "SettlementReleased", "SettlementReceived")
+    settled = sum(n.topic.rpartition(".")[2] in balance_changes for n in stored)
+    assert settled == 3  # peer-0's applied, peer-1's released, a claim received
     telemetry = [
         TelemetryMessageV1.model_validate_json(r.value)
-        for r in read_topic(kafka, kafka.telemetry_topic, expected=15 + 6)
+        for r in read_topic(kafka, kafka.telemetry_topic, expected=15 + settled + 6)
     ]
     kinds = Counter(t.type.value for t in telemetry)
     assert kinds == {
-        "ACCOUNTS_UPDATED": 15,
+        "ACCOUNTS_UPDATED": 15 + settled,  # 15 batches; 3 settlements
         "SETTLEMENT_PENDING": 4,  # two requests, two retryable attempt failures
         "SETTLEMENT_COMPLETED": 1,
         "SETTLEMENT_FAILED": 1,
     }
+    failed = next(t for t in telemetry if t.type.value == "SETTLEMENT_FAILED")
+    # fail() named no error class: it comes from the last failed attempt, loaded from the store
+    assert (failed.reason, failed.error_class) == ("no route", "RailDown")
     done = next(t for t in telemetry if t.type.value == "SETTLEMENT_COMPLETED")
     assert (done.aggregate_id, done.peer, done.amount) == (completed, "peer-0", "500")
     assert (done.duration_ms, done.retry_count, done.node_id) == (2500, 1, node.settings.node_id)
     assert done.channel is not None
     packets = {m.position: m for m in big}
-    for update in (t for t in telemetry if t.type.value == "ACCOUNTS_UPDATED"):
+    for update in (t for t in telemetry if t.event_type == "PeerAccount.PacketsRecorded"):
         source = packets[update.position].payload
         assert update.amount == str(source["incoming_total"] - source["outgoing_total"])
 

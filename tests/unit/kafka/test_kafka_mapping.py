@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from adapters.kafka.event_mapping import UnpublishableEvent, event_message, to_json_value
-from adapters.kafka.messages import EventMessageV1, TelemetryType, event_record
+from adapters.kafka.messages import (
+    EventMessageV1,
+    TelemetryMessageV1,
+    TelemetryType,
+    event_record,
+)
 from adapters.kafka.telemetry import telemetry_for
 from domain.channel import Channel
 from domain.money import Asset
@@ -22,6 +27,13 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 def _topic(event: Any) -> str:
     return f"{type(event).__module__}:{type(event).__qualname__}"
+
+
+def _one(message: EventMessageV1, history: _History) -> TelemetryMessageV1 | None:
+    """The single telemetry message of an event that maps to at most one."""
+    telemetry = telemetry_for(message, "node-a", history.load)
+    assert len(telemetry) <= 1
+    return telemetry[0] if telemetry else None
 
 
 class _History:
@@ -124,7 +136,7 @@ def test_settlement_lifecycle_maps_to_pending_completed_with_duration_and_retrie
     settlement.complete(T0 + timedelta(seconds=4, milliseconds=250))
     history.collect(settlement)
 
-    telemetry = [telemetry_for(m, "node-a", history.load) for m in history.messages()]
+    telemetry = [_one(m, history) for m in history.messages()]
 
     kinds = [t.type if t else None for t in telemetry]
     assert kinds == [
@@ -154,7 +166,7 @@ def test_every_terminal_failure_maps_to_settlement_failed(ending: str):
         getattr(settlement, ending)("no route", at)
     history.collect(settlement)
 
-    last = telemetry_for(history.messages()[-1], "node-a", history.load)
+    last = _one(history.messages()[-1], history)
 
     assert last is not None
     assert (last.type, last.duration_ms, last.amount) == (
@@ -178,18 +190,18 @@ def test_channel_open_and_partner_close_map_to_opened_and_disputed():
 
     telemetry = [telemetry_for(m, "node-a", history.load) for m in history.messages()]
 
-    kinds = [t.type if t else None for t in telemetry]
+    kinds = [[t.type for t in ts] for ts in telemetry]
     assert kinds == [
-        None,
-        TelemetryType.CHANNEL_OPENED,
-        TelemetryType.CHANNEL_DISPUTED,
-        None,
-        TelemetryType.CHANNEL_OPENED,
-        None,  # closed by us: not a dispute
+        [TelemetryType.CHANNEL_CREATION_STARTED],
+        [TelemetryType.CHANNEL_OPENED, TelemetryType.CHANNEL_CREATION_SUCCEEDED],
+        [TelemetryType.CHANNEL_DISPUTED],
+        [TelemetryType.CHANNEL_CREATION_STARTED],
+        [TelemetryType.CHANNEL_OPENED, TelemetryType.CHANNEL_CREATION_SUCCEEDED],
+        [],  # closed by us: not a dispute
     ]
-    opened = telemetry[1]
-    assert opened is not None
-    assert (opened.peer, opened.channel) == ("peer-c", str(channel.id))
+    for opened in telemetry[1]:
+        assert (opened.peer, opened.channel) == ("peer-c", str(channel.id))
+        assert opened.position == 2
 
 
 def test_packets_map_to_accounts_updated_with_the_net_amount_as_a_string():
@@ -204,7 +216,7 @@ def test_packets_map_to_accounts_updated_with_the_net_amount_as_a_string():
     )
     history.collect(account)
 
-    update = telemetry_for(history.messages()[-1], "node-a", history.load)
+    update = _one(history.messages()[-1], history)
 
     assert update is not None
     assert (update.type, update.peer, update.asset_code) == (
