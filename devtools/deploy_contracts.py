@@ -3,6 +3,9 @@ addresses as JSON. Development chains only.
 
     python -m devtools.deploy_contracts --rpc-url http://127.0.0.1:8545 [--token-decimals 6]
 
+`--format env` prints them as shell variables instead (CHAIN_ID, TOKEN, TOKEN_NETWORK, DEPLOYER),
+for `set -a; . file; set +a` (docs/getting-started.md).
+
 The deployer key is read from the variable named by --key-env (default SETTLE_CHAIN_PRIVATE_KEY).
 From a fresh Anvil with its first development key, the addresses are always the same:
 TestToken 0x5FbDB2315678afecb367f032d93F642f64180aa3 and TokenNetwork
@@ -30,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle-timeout-min", type=int, default=60)
     parser.add_argument("--settle-timeout-max", type=int, default=30 * 24 * 3600)
     parser.add_argument("--timeout-seconds", type=float, default=10.0)
+    parser.add_argument("--format", choices=("json", "env"), default="json")
     args = parser.parse_args(argv)
     try:
         signer = LocalKeySigner.from_env(args.key_env)
@@ -50,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         "token_network": contracts.token_network,
         "deployer": signer.address,
     }
-    print(json.dumps(document))
+    if args.format == "env":
+        print("\n".join(f"{name.upper()}={value}" for name, value in document.items()))
+    else:
+        print(json.dumps(document))
     return 0
 
 
