@@ -40,6 +40,7 @@ def two_empty_databases(pg_server: EmbeddedPostgres) -> Iterator[tuple[str, str]
             drop_database(admin, name)
 
 
+@pytest.mark.slow(150)
 def test_the_guide_runs_as_written_and_both_books_agree(
     two_empty_databases: tuple[str, str], tmp_path: Path
 ) -> None:
