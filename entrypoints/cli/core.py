@@ -23,7 +23,15 @@ from bootstrap.replay import replay
 from bootstrap.settings import ConfigurationError
 from domain.peer_account import PeerAccount
 from domain.settlement import SettlementStatus
-from entrypoints.cli.output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, emit, emit_object, fail
+from entrypoints.cli.output import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    emit,
+    emit_narrow,
+    emit_object,
+    fail,
+)
 from projections.event_chain import EventChainProjection
 from projections.point_in_time import PositionOutOfRange, position_as_of, read_models_at
 from projections.read_side import ReadSide
@@ -144,8 +152,28 @@ def cmd_settlements(args: argparse.Namespace) -> int:
             stuck_for=stuck,
             now=args.as_of or datetime.now(UTC),
         )
-        emit(rows, as_json=args.json, title="settlements")
+        if args.json:
+            emit(rows, as_json=True)
+        else:
+            title = "settlements (amounts in minor units; --json: every field)"
+            emit_narrow([_settlement_line(row) for row in rows], title=title)
     return EXIT_OK
+
+
+def _settlement_line(row: dict[str, Any]) -> dict[str, Any]:
+    """One settlement on one line of 80 columns: the id's first 8 hex digits (the history
+    command takes the whole id: `--json`), no rail (in `--json` and the history), and the
+    last error cut to what fits."""
+    updated = row["updated_at"]
+    return {
+        "id": str(row["settlement_id"])[:8],
+        "peer": f"{row['peer_id']}/{row['asset_code']}",
+        "amount": str(row["amount"]),
+        "status": str(row["status"]),
+        "tries": str(row["attempts"]),
+        "updated": updated.strftime("%m-%d %H:%M") if updated else "",
+        "last error": (row["last_error"] or "").replace("\n", " "),
+    }
 
 
 def cmd_history(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -59,22 +60,25 @@ def emit(rows: Sequence[dict[str, Any]], *, as_json: bool, title: str | None = N
 
 
 def emit_narrow(rows: Sequence[dict[str, Any]], *, title: str, width: int = 80) -> None:
-    """A table for people that keeps each row on one line within `width` columns (the last
-    columns cut with an ellipsis rather than wrapped); rows are already formatted."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=min(width, Console().width))
+    """A table for people that keeps each row on one line within `width` columns (or the
+    terminal's, if narrower): every column but the last keeps its whole width (an id or a status
+    cut short says nothing), the last is cut with an ellipsis. Rows are already formatted."""
+    width = min(width, shutil.get_terminal_size((width, 24)).columns)
+    print(_cut(title, width))
     if not rows:
-        console.print(f"{title}: none")
+        print("(none)")
         return
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
-    for column in rows[0]:
-        table.add_column(column, no_wrap=True, overflow="ellipsis")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
-    console.print(table)
+    columns = list(rows[0])
+    cells = [["" if v is None else str(v) for v in row.values()] for row in rows]
+    widths = [max([len(c), *(len(line[i]) for line in cells)]) for i, c in enumerate(columns)]
+    rule = ["-" * w for w in widths[:-1]] + ["-" * len(columns[-1])]
+    for line in [columns, rule, *cells]:
+        fixed = "  ".join(value.ljust(w) for value, w in zip(line[:-1], widths, strict=False))
+        print(_cut(f"{fixed}  {line[-1]}".rstrip(), width))
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
 def emit_object(obj: dict[str, Any], *, as_json: bool) -> None:
