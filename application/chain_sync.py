@@ -121,7 +121,7 @@ class ChainSync:
         chain_id, network = self.rail.chain_id, self.rail.token_network
         channel_id = self.directory.by_onchain_id(chain_id, network, channel_log.onchain_channel_id)
         if channel_id is None:
-            opening = self.directory.opening_channel(chain_id, network, partner)
+            opening = self.directory.opening_channel(chain_id, network, partner, self.our_address)
             if (
                 opening is not None
                 and self.app.channel(opening).state == ChannelState.OPEN_REQUESTED

@@ -18,7 +18,7 @@ class ChannelLookup(Protocol):
     """Channel and peer lookups on the read models; addresses come in `Address` normal form."""
 
     def usable_channel(
-        self, chain_id: int, token_network: Address, partner: Address
+        self, chain_id: int, token_network: Address, partner: Address, our_address: Address
     ) -> UUID | None: ...
 
     def channel_count(self, chain_id: int, token_network: Address, partner: Address) -> int: ...
@@ -28,7 +28,7 @@ class ChannelLookup(Protocol):
     ) -> UUID | None: ...
 
     def opening_channel(
-        self, chain_id: int, token_network: Address, partner: Address
+        self, chain_id: int, token_network: Address, partner: Address, our_address: Address
     ) -> UUID | None: ...
 
     def closed_channels(self) -> list[UUID]: ...
@@ -42,10 +42,18 @@ class ChannelDirectory:
     def __init__(self, lookup: ChannelLookup) -> None:
         self.lookup = lookup
 
-    def usable_channel(self, chain_id: int, token_network: str, partner: str) -> UUID | None:
-        """Our channel with `partner` on this rail that is being opened or is open, if any."""
+    def usable_channel(
+        self, chain_id: int, token_network: str, partner: str, our_address: str
+    ) -> UUID | None:
+        """Our channel with `partner` on this rail, opened with our key `our_address`, that is
+        being opened or is open, if any. After a key rotation the channels of the older key are
+        not usable for new payments: their key only closes and settles them (the contract
+        allows one channel per pair of addresses, so the new key's channel is a new pair)."""
         return self.lookup.usable_channel(
-            chain_id, Address(token_network, "token_network"), Address(partner, "partner")
+            chain_id,
+            Address(token_network, "token_network"),
+            Address(partner, "partner"),
+            Address(our_address, "our_address"),
         )
 
     def generation(self, chain_id: int, token_network: str, partner: str) -> int:
@@ -59,10 +67,16 @@ class ChannelDirectory:
             chain_id, Address(token_network, "token_network"), onchain_id
         )
 
-    def opening_channel(self, chain_id: int, token_network: str, partner: str) -> UUID | None:
-        """Our channel with `partner` still waiting for its open to be seen on chain."""
+    def opening_channel(
+        self, chain_id: int, token_network: str, partner: str, our_address: str
+    ) -> UUID | None:
+        """Our channel with `partner`, requested with key `our_address`, still waiting for its
+        open to be seen on chain."""
         return self.lookup.opening_channel(
-            chain_id, Address(token_network, "token_network"), Address(partner, "partner")
+            chain_id,
+            Address(token_network, "token_network"),
+            Address(partner, "partner"),
+            Address(our_address, "our_address"),
         )
 
     def closed_channels(self) -> list[UUID]:

@@ -70,7 +70,12 @@ class ChannelOpening:
         """Our usable channel with the peer on this rail, recording an open request if none."""
         if account.address is None:
             raise PeerNotRegistered(account.peer_id)
-        found = self.directory.usable_channel(rail.chain_id, rail.token_network, account.address)
+        # Only a channel of the rail's key (the active one) carries new payments: a channel of
+        # an older key is left to close and settle with that key.
+        our_address = str(rail.network.our_address)
+        found = self.directory.usable_channel(
+            rail.chain_id, rail.token_network, account.address, our_address
+        )
         if found is not None:
             return found
         generation = self.directory.generation(rail.chain_id, rail.token_network, account.address)
@@ -80,7 +85,7 @@ class ChannelOpening:
             account.asset_code,
             rail.chain_id,
             rail.token_network,
-            str(rail.network.our_address),
+            our_address,
             Address(account.address, "address"),
             rail.settle_timeout,
             token_decimals=rail.token_decimals,

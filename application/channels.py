@@ -52,8 +52,10 @@ class ChannelService:
     def ensure_channel(
         self, account: PeerAccount, rail_name: str, amount: int, at: datetime
     ) -> ChannelReadiness:
-        rail = self.rails.named(rail_name)
-        channel_id = self.opening.request_channel(account, rail)
+        # A new payment goes on a channel of the active key (the named rail's); the channel's
+        # own rail (its key's) then sends every transaction on it.
+        channel_id = self.opening.request_channel(account, self.rails.named(rail_name))
+        rail = self.rails.of_channel(self.app.channel(channel_id))
         last_tx = self.opening.open(channel_id, rail)
         channel = self.app.channel(channel_id)
         needed = channel.our_transferred + self._tokens(amount, account.asset_scale, rail)
@@ -83,10 +85,12 @@ class ChannelService:
         return self._tokens(self.deposit_multiple * account.threshold, account.asset_scale, rail)
 
     def top_up(self, channel_id: UUID, rail: ChainRail, total: int) -> str | None:
-        """Raises our total deposit to at least `total` token units."""
-        if self.app.channel(channel_id).our_deposit >= total:
+        """Raises our total deposit to at least `total` token units, with the channel's key
+        (`rail` names the rail; the channel's own key sends)."""
+        channel = self.app.channel(channel_id)
+        if channel.our_deposit >= total:
             return None
-        return self.opening.deposit(channel_id, rail, total)
+        return self.opening.deposit(channel_id, self.rails.of_channel(channel), total)
 
     def resume_transactions(self) -> int:
         """At start-up: every recorded transaction left unconfirmed is sent again and settled."""

@@ -25,7 +25,7 @@ from application.app import SettlementApp
 from application.chain_ports import OnchainChannelState
 from application.rails.config import RailConfig
 from application.rails.errors import UnknownRail
-from application.rails.registry import ChainRail
+from application.rails.registry import ChainRail, ChannelKeyNotLoaded
 from application.store import NotFound
 from bootstrap.node import Node
 from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
@@ -55,15 +55,17 @@ def rail_serving(node: Node, chain_id: int, token_network: str) -> RailConfig | 
 def settlement_process_for(
     node: Node, rail: RailConfig, our_address: str, clock: Callable[[], datetime]
 ) -> Iterator[SettlementProcess]:
-    """The settlement process on one rail, signing with the key of the channel's `our_address`
-    (the key ring's, audited, as `settle run` loads them). Only that rail's RPC is contacted."""
+    """The settlement process on one rail with the node's keys (the key ring's, audited, as
+    `settle run` loads them); the channel's rail signs with the key of its `our_address`,
+    refused up front (SignerUnavailable) if that key is not loaded. Only that rail's RPC is
+    contacted."""
     node.catch_up_read_models()
     keys = load_node_keys(node.app, channels_needing_keys(node.pool), node.settings.chain)
-    signer = keys.for_channel(our_address)
+    keys.for_channel(our_address)
     timeout = node.settings.chain.rpc_timeout_seconds
     process = build_settlement_process(
         node,
-        signer,
+        keys,
         [rail],
         lambda config: rpc_web3(config, timeout),
         clock,
@@ -137,6 +139,8 @@ def _channel(app: SettlementApp, channel_id: UUID) -> Channel:
 def _rail_of(process: SettlementProcess, channel: Channel) -> ChainRail:
     try:
         return process.rails.of_channel(channel)
+    except ChannelKeyNotLoaded as error:
+        raise OperationUnavailable(str(error)) from None
     except UnknownRail:
         raise OperationUnavailable(
             f"no configured rail serves channel {channel.id} (rail chain {channel.chain_id},"

@@ -23,8 +23,8 @@ from adapters.metrics.definitions import NodeMetrics
 from adapters.metrics.edges import RailRpcMetrics, count_claim_refusal
 from adapters.postgres.event_signal import EventAnnouncer, relay_notifications
 from adapters.postgres.leadership import LeaderLock
+from adapters.signing.key_set import KeySet
 from adapters.signing.node_keys import load_node_keys
-from adapters.signing.signer import Signer
 from application.rails.circuit_breaker import BreakerState
 from application.rails.config import RailConfig
 from application.rails.coordinator import RailCoordinator
@@ -94,7 +94,7 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
 
         process = build_settlement_process(
             node,
-            _signer_for_new_channels(node),
+            _node_keys(node),
             configured,
             web3_for,
             clock,
@@ -189,13 +189,13 @@ def _breaker_open(coordinator: RailCoordinator, rail: str) -> float:
     return float(coordinator.breaker_state(rail) is BreakerState.OPEN)
 
 
-def _signer_for_new_channels(node: Node) -> Signer:
-    """The key ring's active key, audited: every signature is recorded (purpose, key, digest)
-    before it is made. Refuses to start, naming the channels, when an open channel's key is
-    not available (ChannelKeyUnavailable)."""
+def _node_keys(node: Node) -> KeySet:
+    """The key ring's keys, audited (every signature is recorded: purpose, key, digest, before
+    it is made): the active key for new channels and each older key an open channel needs.
+    Refuses to start, naming the channels, when an open channel's key is not available
+    (ChannelKeyUnavailable)."""
     node.catch_up_read_models()
-    keys = load_node_keys(node.app, channels_needing_keys(node.pool), node.settings.chain)
-    return keys.for_new_channels()
+    return load_node_keys(node.app, channels_needing_keys(node.pool), node.settings.chain)
 
 
 def run(service: Service, stop: threading.Event) -> int:

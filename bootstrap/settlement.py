@@ -1,7 +1,9 @@
 """Wiring of the settlement process: chains and rails, channels, claims, executor, followers.
 
 Built from the settings and a node (application and database); the one place these adapters
-are constructed. Tests and `settle demo` pass in a development chain they started.
+are constructed. Tests and `settle demo` pass in a development chain they started. The process
+signs with a whole key set: new channels with the active key, each older channel with the key
+that opened it (see application/rails/registry.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import NonceManager, TransactionSender
 from adapters.evm.watcher import ChainWatcher
 from adapters.postgres.chain_cursors import PostgresChainCursors
+from adapters.signing.key_set import KeySet
 from adapters.signing.signer import Signer
 from application.chain_sync import ChainSync, ChainSyncs
 from application.chain_transactions import ChainTransactions
@@ -163,7 +166,7 @@ class SettlementProcess:
 
 def build_settlement_process(
     node: Node,
-    signer: Signer,
+    keys: Signer | KeySet,
     rail_configs: list[RailConfig],
     web3_for: Callable[[RailConfig], Web3],
     clock: Callable[[], datetime],
@@ -174,8 +177,9 @@ def build_settlement_process(
 ) -> SettlementProcess:
     settings = node.settings
     chain = settings.chain
-    connected = _connect_rails(rail_configs, signer, web3_for, chain)
-    rails = RailRegistry({name: rail for name, (rail, _) in connected.items()})
+    keys = keys if isinstance(keys, KeySet) else KeySet(keys)
+    connected, older_keys = _connect_rails(rail_configs, keys, web3_for, chain)
+    rails = RailRegistry({name: rail for name, (rail, _) in connected.items()}, older_keys)
     coordinator = RailCoordinator(settings.rails.model_copy(update={"rails": rail_configs}), clock)
     directory = ChannelDirectory(
         ChannelQueries(
@@ -252,25 +256,36 @@ def build_settlement_process(
 
 def _connect_rails(
     rail_configs: list[RailConfig],
-    signer: Signer,
+    keys: KeySet,
     web3_for: Callable[[RailConfig], Web3],
     chain: ChainSettings,
-) -> dict[str, tuple[ChainRail, ChainWatcher]]:
-    """The rails of one chain share one nonce sequence and one lock: one key, one sequence."""
-    nonces: dict[int, NonceManager] = {}
-    locks: dict[int, threading.RLock] = {}
-    rails: dict[str, tuple[ChainRail, ChainWatcher]] = {}
-    for config in rail_configs:
-        web3 = web3_for(config)
-        rails[config.name] = connect_rail(
-            config,
-            signer,
-            web3,
-            nonces.setdefault(id(web3), NonceManager()),
-            chain,
-            locks.setdefault(id(web3), threading.RLock()),
-        )
-    return rails
+) -> tuple[dict[str, tuple[ChainRail, ChainWatcher]], list[dict[str, ChainRail]]]:
+    """The active key's rails with their chain watchers (one per rail), and each older key's
+    rails, for the channels opened with it. Every key has its own clients: a key's rails on one
+    chain share its one nonce sequence and lock (one key, one sequence)."""
+    web3s = {config.name: web3_for(config) for config in rail_configs}
+
+    def connect(signer: Signer) -> dict[str, tuple[ChainRail, ChainWatcher]]:
+        nonces: dict[int, NonceManager] = {}
+        locks: dict[int, threading.RLock] = {}
+        rails: dict[str, tuple[ChainRail, ChainWatcher]] = {}
+        for config in rail_configs:
+            web3 = web3s[config.name]
+            rails[config.name] = connect_rail(
+                config,
+                signer,
+                web3,
+                nonces.setdefault(id(web3), NonceManager()),
+                chain,
+                locks.setdefault(id(web3), threading.RLock()),
+            )
+        return rails
+
+    older = [
+        {name: rail for name, (rail, _watcher) in connect(signer).items()}
+        for signer in keys.older()
+    ]
+    return connect(keys.active), older
 
 
 def rpc_web3(

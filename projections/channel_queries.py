@@ -38,14 +38,15 @@ class ChannelQueries:
         return rows[0][0] if rows else None
 
     def usable_channel(
-        self, chain_id: int, token_network: Address, partner: Address
+        self, chain_id: int, token_network: Address, partner: Address, our_address: Address
     ) -> UUID | None:
         self._channels.catch_up()
         result: UUID | None = self._first(
             f"SELECT channel_id FROM channels WHERE {_RAIL_PARTNER}"  # nosec B608 - constants
+            " AND lower(our_address) = %s"
             " AND NOT abandoned AND state IN ('open_requested', 'opened')"
             " ORDER BY updated_at DESC LIMIT 1",
-            (chain_id, token_network, partner),
+            (chain_id, token_network, partner, our_address),
         )
         return result
 
@@ -67,13 +68,14 @@ class ChannelQueries:
         return result
 
     def opening_channel(
-        self, chain_id: int, token_network: Address, partner: Address
+        self, chain_id: int, token_network: Address, partner: Address, our_address: Address
     ) -> UUID | None:
         self._channels.catch_up()
         result: UUID | None = self._first(
             f"SELECT channel_id FROM channels WHERE {_RAIL_PARTNER}"  # nosec B608 - constants
+            " AND lower(our_address) = %s"
             " AND state = 'open_requested' ORDER BY updated_at LIMIT 1",
-            (chain_id, token_network, partner),
+            (chain_id, token_network, partner, our_address),
         )
         return result
 

@@ -26,3 +26,8 @@ class KeySet:
 
     def for_new_channels(self) -> Signer:
         return self.active
+
+    def older(self) -> list[Signer]:
+        """The loaded keys other than the active one, by address: kept for their channels."""
+        active = Address(self.active.address)
+        return [s for a, s in sorted(self._by_address.items()) if a != active]

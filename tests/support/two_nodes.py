@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from eth_account import Account
 from web3 import Web3
 
+from adapters.signing.key_set import KeySet
 from adapters.signing.local_key import LocalKeySigner
 from adapters.signing.signer import Signer
 from application.clock import ManualClock
@@ -49,9 +50,11 @@ def start_node(
     funded: bool = True,
     rails: dict[str, object] | None = None,
     signer: Signer | None = None,
+    keys: KeySet | None = None,
 ) -> TestNode:
-    """A node signing with `signer` (a fresh local key if none: an HSM's may be given)."""
-    signer = signer or LocalKeySigner(Account.create())
+    """A node signing with `signer` (a fresh local key if none: an HSM's may be given), or with
+    a key set `keys` (new channels with its active key, older channels with their own key)."""
+    signer = keys.active if keys else signer or LocalKeySigner(Account.create())
     if funded:
         fund_participant(web3, signer, dev.token, 10**30)
     settings = Settings.model_validate(
@@ -71,12 +74,39 @@ def start_node(
         }
     )
     node = open_node(settings)
+    process, url = _settlement_process(node, keys or signer, peer, web3, dev, clock)
+    return TestNode(name, node, signer, process, url)
+
+
+def restart_with_keys(
+    started: TestNode,
+    peer: str,
+    keys: KeySet,
+    web3: Web3,
+    dev: DevelopmentRails,
+    clock: ManualClock,
+) -> TestNode:
+    """The node's settlement process built again with `keys`, as `settle run` starts after a key
+    rotation (the new active key funded); the claims endpoint is a new one."""
+    started.process.close()
+    fund_participant(web3, keys.active, dev.token, 10**30)
+    process, url = _settlement_process(started.node, keys, peer, web3, dev, clock)
+    return TestNode(started.name, started.node, keys.active, process, url)
+
+
+def _settlement_process(
+    node: Node,
+    keys: Signer | KeySet,
+    peer: str,
+    web3: Web3,
+    dev: DevelopmentRails,
+    clock: ManualClock,
+) -> tuple[SettlementProcess, str]:
     ledger = node.runner(ledger_projection(node))
     process = build_settlement_process(
-        node, signer, dev.rails, lambda _config: web3, clock, random.Random(7), ledger_runner=ledger
+        node, keys, dev.rails, lambda _config: web3, clock, random.Random(7), ledger_runner=ledger
     )
-    url = process.start_claims_server({peer: TOKEN})
-    return TestNode(name, node, signer, process, url)
+    return process, process.start_claims_server({peer: TOKEN})
 
 
 def befriend(a: TestNode, b: TestNode, rails: list[str], threshold: int) -> None:
