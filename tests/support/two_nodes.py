@@ -51,6 +51,7 @@ def start_node(
     rails: dict[str, object] | None = None,
     signer: Signer | None = None,
     keys: KeySet | None = None,
+    settle_timeout_seconds: int = 20,
 ) -> TestNode:
     """A node signing with `signer` (a fresh local key if none: an HSM's may be given), or with
     a key set `keys` (new channels with its active key, older channels with their own key)."""
@@ -62,7 +63,7 @@ def start_node(
             "database_url": database_url,
             "node_id": name,
             "claims": {"tokens": {peer: TOKEN}},
-            "chain": {"confirmations": 0, "settle_timeout_seconds": 20},
+            "chain": {"confirmations": 0, "settle_timeout_seconds": settle_timeout_seconds},
             # Short waits, 3 attempts at faults, 5 minutes for a peer that asks us to wait.
             "settlement": {
                 "initial_backoff_ms": 1,

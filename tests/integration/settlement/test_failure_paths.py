@@ -50,6 +50,9 @@ def chain() -> tuple[Web3, DevelopmentRails]:
     return web3, deploy_rails(web3, ["local-a", "local-b"], costs=[100, 120])
 
 
+CHALLENGE = 3600
+
+
 def pair(
     chain: tuple[Web3, DevelopmentRails],
     url_a: str,
@@ -131,7 +134,11 @@ def test_insufficient_funds_fails_at_once_with_an_alert(
 def one_rail_nodes(
     chain: tuple[Web3, DevelopmentRails], database_url: str, database_url_b: str
 ) -> Iterator[tuple[TestNode, TestNode, ManualClock]]:
-    a, b, clock = pair(chain, database_url, database_url_b, ("local-a",))
+    # A challenge period far longer than the test: the in-process chain's clock follows the
+    # wall clock, and a short one could run out under load before the test looks.
+    a, b, clock = pair(
+        chain, database_url, database_url_b, ("local-a",), settle_timeout_seconds=CHALLENGE
+    )
     yield a, b, clock
     a.close()
     b.close()
@@ -162,7 +169,7 @@ def test_channel_closed_under_us_is_forgotten_and_a_new_one_opened(
     waiting = [s for s in settle(a, clock) if s["settlement_id"] != first["settlement_id"]]
     assert [s["status"] for s in waiting] == ["requested"], [w["last_error"] for w in waiting]
     assert "after" in (waiting[0]["last_error"] or "")
-    advance_time(chain[0], 60)  # past the challenge period
+    advance_time(chain[0], CHALLENGE + 60)  # past the challenge period
     clock.advance(timedelta(minutes=1))
     second = [s for s in settle(a, clock) if s["settlement_id"] != first["settlement_id"]]
     assert [s["status"] for s in second] == ["completed"]
