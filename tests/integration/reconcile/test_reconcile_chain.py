@@ -4,6 +4,10 @@ channel with our address that the books do not know is found by scanning the log
 
 from __future__ import annotations
 
+import json
+import subprocess
+from typing import Any
+
 from web3 import Web3
 
 from adapters.evm.artifacts import default_out_dir
@@ -11,6 +15,7 @@ from adapters.evm.chains import advance_time
 from adapters.evm.transactions import NonceManager
 from application.clock import ManualClock
 from devtools.dev_chain import DevelopmentRails
+from tests.e2e.conftest import run_settle
 from tests.integration.reconcile.conftest import RAIL, only, reconcile
 from tests.support.evm_rail import SETTLE_TIMEOUT, Participant, new_participant
 from tests.support.two_nodes import TestNode
@@ -30,6 +35,27 @@ def open_and_deposit(opener: Participant, partner: str, deposit: int) -> int:
     onchain_id = network.channel_id_from(opened)
     assert network.execute(network.prepare_set_total_deposit(onchain_id, deposit)).succeeded
     return onchain_id
+
+
+def settle_reconcile(
+    node: TestNode, chain: tuple[Web3, DevelopmentRails], anvil_url: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`settle --json reconcile --check chain` as cron runs it, with the node's key and rails."""
+    web3, dev = chain
+    env = {
+        "DATABASE_URL": node.node.database_url,
+        "SETTLE_NODE_ID": node.name,
+        "SETTLE_CHAIN__BACKEND": "rpc",
+        "SETTLE_CHAIN__RPC_URL": anvil_url,
+        "SETTLE_CHAIN__CHAIN_ID": str(web3.eth.chain_id),
+        "SETTLE_CHAIN__CONFIRMATIONS": "0",
+        "SETTLE_CHAIN_PRIVATE_KEY": "0x" + node.signer._account.key.hex(),  # type: ignore[attr-defined]
+        "SETTLE_RAILS": json.dumps({"rails": [r.model_dump() for r in dev.rails]}),
+    }
+    result = run_settle("--json", "reconcile", "--check", "chain", env=env, timeout=120)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return result, report
 
 
 def test_other_participants_channels_on_the_same_token_network_are_no_difference(
@@ -73,10 +99,14 @@ def test_tokens_the_logs_do_not_explain_are_an_escrow_difference(
 def test_a_channel_with_our_address_unknown_to_the_books_is_named_with_its_partner(
     chain: tuple[Web3, DevelopmentRails],
     settled: tuple[TestNode, TestNode, ManualClock],
+    anvil_url: str,
 ) -> None:
     a, _b, clock = settled
     rail = a.process.rails[RAIL]
     our_address = str(rail.network.our_address)
+    clean, report = settle_reconcile(a, chain, anvil_url)
+    assert clean.returncode == 0 and report["differences"] == [], report
+    assert report["checked"] == {"chain": 0}
     carol = stranger(chain)
     onchain_id = open_and_deposit(carol, our_address, 250_000)
 
@@ -94,3 +124,8 @@ def test_a_channel_with_our_address_unknown_to_the_books_is_named_with_its_partn
     assert carol.address in unknown.detail and rail.token_network in unknown.detail
     assert by_field["our_escrow"].amount == 250_000
     assert report.exit_code == 1
+
+    found, as_json = settle_reconcile(a, chain, anvil_url)
+    assert found.returncode == 1
+    named = [d for d in as_json["differences"] if d["field"] == "channel"]
+    assert [(d["subject"], d["amount"]) for d in named] == [(unknown.subject, 250_000)]
