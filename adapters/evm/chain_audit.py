@@ -1,10 +1,11 @@
 """Reading what a TokenNetwork holds, for reconciliation: channel states, deposits, escrow.
 
 Read-only: it signs and sends nothing. The escrow is read from the contract's own logs (every
-participant's channels, not only ours): the logs are scanned from the deployment block (found
-by bisecting `eth_getCode`, or a configured start block) to the safe head in bounded block
-ranges, folded into an `EscrowTally`, and the token balance is read at the block the scan
-reached. The tally is kept between runs, so a scheduled reconciler reads only new blocks.
+participant's channels, not only ours), scanned in bounded block ranges up to the safe head
+from a configured start block, else from the deployment block found by bisecting `eth_getCode`,
+else (a node keeping no state that old) from block 0, as the chain sync does. The logs are
+folded into an `EscrowTally` and the token balance is read at the block the scan reached. The
+tally is kept between runs, so a scheduled reconciler reads only new blocks.
 """
 
 from __future__ import annotations
@@ -93,10 +94,14 @@ class EvmChainAudit:
         try:
             found = deployment_block(self.watcher.web3, self.watcher.address)
         except Exception as error:
-            raise RuntimeError(
-                f"cannot find the deployment block of {self.token_network} ({error});"
-                " set SETTLE_CHAIN__AUDIT_START_BLOCK"
-            ) from error
+            # A node keeping no old state (most, and Anvil past its in-memory window) cannot
+            # say; logs need no state, so the scan starts at 0 as the chain sync does.
+            log.warning(
+                "token network deployment block unknown: scanning its logs from block 0;"
+                " set SETTLE_CHAIN__AUDIT_START_BLOCK to start later",
+                extra={"token_network": self.token_network, "error": repr(error)},
+            )
+            return 0
         log.info(
             "token network deployment block",
             extra={"token_network": self.token_network, "block": found},
@@ -113,8 +118,8 @@ class EvmChainAudit:
 def deployment_block(web3: Web3, address: str) -> int:
     """The first block at which `address` has code, by bisection (about log2(head) calls).
 
-    Needs the node to answer `eth_getCode` at past blocks (an archive node, or Anvil); a node
-    that cannot fails the check, and SETTLE_CHAIN__AUDIT_START_BLOCK says where to start.
+    Needs the node to answer `eth_getCode` at past blocks (an archive node, or Anvil within
+    its in-memory window of states); raises what the node answers when it cannot.
     """
     checksum = Web3.to_checksum_address(address)
     low, high = 0, int(web3.eth.block_number)
