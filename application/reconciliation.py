@@ -19,6 +19,12 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from application.reconciliation_chain import (
+    ChainEscrow,
+    escrow_differences,
+    our_escrow_differences,
+    unknown_channel_differences,
+)
 from application.reconciliation_checks import (
     CHECKS,
     ChainChannel,
@@ -26,7 +32,6 @@ from application.reconciliation_checks import (
     Difference,
     channel_differences,
     claim_differences,
-    escrow_differences,
     ledger_differences,
     replay_differences,
 )
@@ -37,14 +42,16 @@ log = logging.getLogger(__name__)
 
 
 class ChainAuditPort(Protocol):
-    """Reads one TokenNetwork's channels and its escrowed token balance (the EVM adapter)."""
+    """Reads one TokenNetwork's channels, its token balance and its logs (the EVM adapter)."""
 
     @property
     def chain_id(self) -> int: ...
     @property
     def token_network(self) -> str: ...
     def channel(self, onchain_id: int, our_address: str, partner_address: str) -> ChainChannel: ...
-    def escrow_balance(self) -> int: ...
+    def escrow(self) -> ChainEscrow:
+        """The balance and the contract's logs folded up to the safe head, with our channels."""
+        ...
 
 
 class RunRecorder(Protocol):
@@ -172,8 +179,11 @@ class Reconciler:
                     int(book["onchain_id"]), book["our_address"], book["partner_address"]
                 )
                 found.extend(channel_differences(book, view))
-            if report.peer_id is None:  # the escrow holds every peer's channels
-                found.extend(escrow_differences(audit.token_network, mine, audit.escrow_balance()))
+            if report.peer_id is None:  # the escrow holds every peer's channels, and others'
+                escrow = audit.escrow()
+                found.extend(escrow_differences(escrow))
+                found.extend(our_escrow_differences(escrow, mine))
+                found.extend(unknown_channel_differences(escrow, mine))
         unread = [c for c in channels if not any(_on(a, c) for a in self.audits)]
         if unread:
             report.skipped["chain"] = f"{len(unread)} channel(s) on rails not configured here"

@@ -7,7 +7,7 @@ field's unit), so an operator can act on it without re-running anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,6 @@ _BOOK_STATES = {
     "closed": OnchainChannelState.CLOSED,
     "settled": OnchainChannelState.SETTLED,
 }
-_HOLDING = ("opened", "closed")  # book states in which a channel's deposits are in escrow
 
 
 @dataclass(frozen=True)
@@ -151,32 +150,6 @@ def channel_differences(book: Mapping[str, Any], chain: ChainChannel) -> list[Di
                 )
             )
     return found
-
-
-def escrow_differences(
-    token_network: str, books_channels: Sequence[Mapping[str, Any]], balance: int
-) -> list[Difference]:
-    """The TokenNetwork's token balance against the deposits of the channels the books hold
-    open or closed (settled channels were paid out in full; the contract has no withdraw)."""
-    expected = sum(
-        int(c["our_deposit"]) + int(c["partner_deposit"])
-        for c in books_channels
-        if str(c["state"]) in _HOLDING
-    )
-    if expected == balance:
-        return []
-    return [
-        Difference(
-            "chain",
-            f"token network {token_network}",
-            "escrow_balance",
-            expected,
-            balance,
-            amount=balance - expected,
-            unit="token",
-            detail="books: deposits of channels open or closed in the books",
-        )
-    ]
 
 
 @dataclass(frozen=True)

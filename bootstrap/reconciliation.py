@@ -15,16 +15,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.evm.chain_audit import EvmChainAudit
+from adapters.evm.token import TokenClient
+from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import NonceManager
+from adapters.evm.watcher import ChainWatcher
 from adapters.ledger.factory import build_chart, build_ledger
 from adapters.ledger.reconcile import compare_balances
 from adapters.metrics.definitions import NodeMetrics
+from adapters.postgres.chain_cursors import PostgresChainCursors
 from adapters.signing.configured import load_signer
-from application.rails.registry import RailRegistry
+from application.rails.registry import ChainRail, RailRegistry
 from application.reconciliation import Reconciler
 from bootstrap.node import Node
 from bootstrap.replay import replay
 from bootstrap.settlement import connect_rail, rpc_web3
+from domain.address import Address
 from projections.ledger_postings import LedgerPostingsProjection
 from projections.reconciliation import DEFAULT_CLAIM_GRACE, ReconciliationBooks
 
@@ -69,14 +74,33 @@ def build_reconciler(
         catch_up=node.catch_up_read_models,
         claim_grace=claim_grace,
     )
-    audits = [
-        EvmChainAudit(rail.chain_id, rail.network, rail.token) for rail in (rails or {}).values()
-    ]
+    audits = [_chain_audit(node, rail) for rail in (rails or {}).values()]
     observe = _gauge(metrics) if metrics is not None else (lambda _check, _count: None)
     try:
         yield Reconciler(node.app, books, audits, clock, observe)
     finally:
         ledger.close()
+
+
+def _chain_audit(node: Node, rail: ChainRail) -> EvmChainAudit:
+    """The rail's audit: its TokenNetwork's logs read in the chain settings' block ranges, and
+    the chain sync's cursor saying how far the books can know the chain."""
+    network, token = rail.network, rail.token
+    if not isinstance(network, TokenNetworkClient) or not isinstance(token, TokenClient):
+        raise TypeError(f"rail {rail.name!r}: reconciliation reads the chain through EVM clients")
+    chain = node.settings.chain
+    watcher = ChainWatcher(
+        network.web3, network.address, network.abi, network.confirmations, chain.log_block_range
+    )
+    cursors = PostgresChainCursors(node.pool)
+    return EvmChainAudit(
+        rail.chain_id,
+        network,
+        token.contract,
+        watcher,
+        chain.audit_start_block,
+        lambda: cursors.next_block(rail.chain_id, Address(rail.token_network)),
+    )
 
 
 def configured_rails(node: Node) -> RailRegistry | None:

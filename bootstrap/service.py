@@ -89,7 +89,12 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
             key = ",".join(config.rpc_endpoints)
             if key not in web3s:
                 observer = RailRpcMetrics(metrics, _rpc_label(configured, config))
-                web3s[key] = rpc_web3(config, settings.chain.rpc_timeout_seconds, observer)
+                web3s[key] = rpc_web3(
+                    config,
+                    settings.chain.rpc_timeout_seconds,
+                    observer,
+                    settings.chain.rpc_failback_seconds,
+                )
             return web3s[key]
 
         process = build_settlement_process(

@@ -289,13 +289,19 @@ def _connect_rails(
 
 
 def rpc_web3(
-    config: RailConfig, timeout_seconds: float, observer: RpcObserver | None = None
+    config: RailConfig,
+    timeout_seconds: float,
+    observer: RpcObserver | None = None,
+    failback_seconds: float = 30.0,
 ) -> Web3:
-    """The rail's chain over its endpoints (`rpc_url`, then `rpc_urls`), with failover; every
-    call reported to the observer when one is given (the node's RPC metrics)."""
+    """The rail's chain over its endpoints (`rpc_url`, then `rpc_urls`), with failover and
+    failback to the first; every call reported to the observer when one is given (the node's
+    RPC metrics)."""
     if not config.rpc_endpoints:
         raise ValueError(f"rail {config.name!r} has neither rpc_url nor rpc_urls")
-    return connect_rpc(config.rpc_endpoints, timeout_seconds, config.chain_id, observer)
+    return connect_rpc(
+        config.rpc_endpoints, timeout_seconds, config.chain_id, observer, failback_seconds
+    )
 
 
 __all__ = ["LedgerProgress", "SettlementProcess", "build_settlement_process", "rpc_web3"]

@@ -56,6 +56,19 @@ class ChainSettings(BaseModel):
     receipt_timeout_seconds: float = Field(default=120.0, gt=0)
     poll_interval_seconds: float = Field(default=0.5, gt=0)
     log_block_range: int = Field(default=1000, ge=1, le=100_000)
+    audit_start_block: int | None = Field(
+        default=None,
+        ge=0,
+        description="Where reconciliation starts reading TokenNetwork logs; default: the"
+        " contract's deployment block, found by bisection (needs a node keeping past state).",
+    )
+    rpc_failback_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=86_400,
+        description="While a rail is on a backup RPC endpoint, how often the first (preferred)"
+        " endpoint is health-checked; calls return to it once it answers with the chain id.",
+    )
     settle_timeout_seconds: int = Field(default=600, ge=1)
 
     @model_validator(mode="after")

@@ -4,6 +4,7 @@ listener that never answers (times out) and a forwarding proxy to Anvil that the
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -44,25 +45,41 @@ def silent_url() -> Iterator[str]:
 
 
 class Proxy:
-    """Forwards JSON-RPC POSTs to Anvil until stopped; then its port refuses connections."""
+    """Forwards JSON-RPC POSTs to Anvil until stopped; then its port refuses connections. It
+    counts the requests it gets, can start again on its port, and when `lying` answers
+    `eth_chainId` with another chain's id (a misconfigured or wrong node behind the URL)."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, port: int = 0) -> None:
+        proxy = self
+        self.requests = 0
+        self.lying = False
+
         class Forward(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                proxy.requests += 1
+                if proxy.lying and json.loads(body)["method"] == "eth_chainId":
+                    request_id = json.loads(body)["id"]
+                    content = json.dumps({"jsonrpc": "2.0", "id": request_id, "result": "0x1"})
+                    self.answer(200, content.encode())
+                    return
                 answer = requests.post(
                     target, data=body, headers={"Content-Type": "application/json"}, timeout=10
                 )
-                self.send_response(answer.status_code)
+                self.answer(answer.status_code, answer.content)
+
+            def answer(self, status: int, content: bytes) -> None:
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer.content)))
+                self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
-                self.wfile.write(answer.content)
+                self.wfile.write(content)
 
             def log_message(self, format: str, *args: object) -> None:
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+        self.target = target
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Forward)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -71,6 +88,10 @@ class Proxy:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+    def restarted(self) -> Proxy:
+        """A new proxy on this one's port (stopped first), as an endpoint coming back."""
+        return Proxy(self.target, self.server.server_address[1])
 
 
 @pytest.fixture
@@ -172,3 +193,105 @@ def test_an_endpoint_of_another_chain_is_refused(anvil_url: str, closed_url: str
         connect_rpc([closed_url, anvil_url], TIMEOUT, 1)
 
     assert raised.value.expected == 1
+
+
+class FakeClock:
+    """Monotonic seconds the test moves: the failback interval without waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def failbacks(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    return [
+        (r.from_endpoint, r.to_endpoint)  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.getMessage() == "rpc failback"
+    ]
+
+
+def failover_web3(urls: list[str], chain_id: int, clock: FakeClock) -> Web3:
+    provider = FailoverHTTPProvider(urls, TIMEOUT, chain_id, failback_seconds=30, clock=clock)
+    provider.connect()
+    return Web3(provider)
+
+
+@pytest.fixture
+def restarted(proxy: Proxy) -> Iterator[list[Proxy]]:
+    """Proxies a test starts again on the stopped proxy's port; each stopped at teardown."""
+    started: list[Proxy] = []
+    try:
+        yield started
+    finally:
+        for running in started:
+            if running.thread.is_alive():
+                running.stop()
+
+
+def test_calls_return_to_the_first_endpoint_once_it_answers_again(
+    dev: DevelopmentRails,
+    anvil_url: str,
+    proxy: Proxy,
+    restarted: list[Proxy],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="adapters.evm.chains")
+    clock = FakeClock()
+    web3 = failover_web3([proxy.url, anvil_url], dev.rails[0].chain_id, clock)
+    proxy.stop()
+    assert web3.eth.block_number >= 0
+    assert web3.provider.endpoint_uri == anvil_url  # type: ignore[attr-defined]
+
+    back = proxy.restarted()
+    restarted.append(back)
+    clock.now += 29  # within the interval: no re-check, calls stay on the backup
+    assert web3.eth.block_number >= 0
+    assert (web3.provider.endpoint_uri, back.requests) == (anvil_url, 0)  # type: ignore[attr-defined]
+
+    clock.now += 1
+    number = web3.eth.block_number
+    assert web3.provider.endpoint_uri == proxy.url  # type: ignore[attr-defined]
+    assert back.requests == 2  # the health check, then the call itself
+    assert number >= 0
+    assert failbacks(caplog) == [(anvil_url, proxy.url)]
+    rail_works(dev, web3, rail_config(dev, [proxy.url, anvil_url]))
+    assert web3.provider.endpoint_uri == proxy.url  # type: ignore[attr-defined]
+    assert back.requests > 2 and len(failbacks(caplog)) == 1
+
+
+def test_a_first_endpoint_still_wrong_is_rechecked_at_most_once_per_interval(
+    dev: DevelopmentRails,
+    anvil_url: str,
+    proxy: Proxy,
+    restarted: list[Proxy],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="adapters.evm.chains")
+    clock = FakeClock()
+    web3 = failover_web3([proxy.url, anvil_url], dev.rails[0].chain_id, clock)
+    proxy.stop()
+    assert web3.eth.block_number >= 0
+    back = proxy.restarted()
+    restarted.append(back)
+    back.lying = True  # it answers, but for another chain: not healthy
+
+    clock.now += 30
+    assert web3.eth.block_number >= 0
+    assert (web3.provider.endpoint_uri, back.requests) == (anvil_url, 1)  # type: ignore[attr-defined]
+    clock.now += 29
+    for _ in range(3):
+        assert web3.eth.block_number >= 0
+    assert back.requests == 1  # no re-check before the interval is over again
+    clock.now += 1
+    assert web3.eth.block_number >= 0
+    assert (web3.provider.endpoint_uri, back.requests) == (anvil_url, 2)  # type: ignore[attr-defined]
+    assert failbacks(caplog) == []
+
+    back.lying = False
+    clock.now += 30
+    assert web3.eth.block_number >= 0
+    assert web3.provider.endpoint_uri == proxy.url  # type: ignore[attr-defined]
+    assert failbacks(caplog) == [(anvil_url, proxy.url)]
