@@ -234,7 +234,7 @@ def run(service: Service, stop: threading.Event) -> int:
         )
         supervisor.start("leadership", leader, critical=True)
         log.info("node running", extra={"parts": sorted(supervisor.parts)})
-        stop.wait()
+        wait_for_stop(stop)
     except Exception:
         log.exception("node could not start")
         stop.set()
@@ -248,6 +248,14 @@ def run(service: Service, stop: threading.Event) -> int:
         return 1
     log.info("node stopped")
     return 0
+
+
+def wait_for_stop(stop: threading.Event) -> None:
+    """Blocks the main thread until `stop`, in short slices. A signal the kernel delivers to
+    another thread only sets a flag; the main thread runs the handler when it next runs Python,
+    which a wait with no timeout would never do: SIGTERM would be ignored."""
+    while not stop.wait(0.5):
+        pass
 
 
 def stop_on_signals(stop: threading.Event) -> None:

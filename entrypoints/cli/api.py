@@ -48,5 +48,5 @@ def cmd_api(args: argparse.Namespace) -> int:
         asgi = create_app(node.app, node.read_side(), settings, clock=system_clock)
         with HttpServer(asgi, settings.host, settings.port) as server:
             print(f"serving {server.url}", flush=True)
-            stop.wait()
+            service.wait_for_stop(stop)
     return EXIT_OK
