@@ -56,6 +56,9 @@ class TelemetryType(StrEnum):
     CHANNEL_CREATION_STARTED = "CHANNEL_CREATION_STARTED"
     CHANNEL_CREATION_SUCCEEDED = "CHANNEL_CREATION_SUCCEEDED"
     CHANNEL_CREATION_FAILED = "CHANNEL_CREATION_FAILED"
+    # Added within v1: we stop paying over a channel (it closed or is disputed under us, or an
+    # operator closes it); `reason` says why.
+    CHANNEL_ABANDONED = "CHANNEL_ABANDONED"
 
 
 # Fields added within v1. Every message published since carries them, but messages published
@@ -104,7 +107,7 @@ class TelemetryMessageV1(BaseModel):
     occurred_at: AwareDatetime
     reason: str | None = Field(
         default=None,
-        description="Why it failed: SETTLEMENT_FAILED and CHANNEL_CREATION_FAILED.",
+        description="Why: SETTLEMENT_FAILED, CHANNEL_CREATION_FAILED and CHANNEL_ABANDONED.",
     )
     error_class: str | None = Field(
         default=None,

@@ -7,6 +7,7 @@
   Channel.OpenRequested                      -> CHANNEL_CREATION_STARTED
   Channel.Opened                             -> CHANNEL_OPENED, then CHANNEL_CREATION_SUCCEEDED
   Channel.OpenFailed                         -> CHANNEL_CREATION_FAILED, with reason
+  Channel.Abandoned                          -> CHANNEL_ABANDONED, with reason
   Channel.Closed by the partner, Channel.SuspectedDoubleSpend -> CHANNEL_DISPUTED
   PeerAccount.PacketsRecorded                -> ACCOUNTS_UPDATED, amount = incoming - outgoing
   PeerAccount.SettlementApplied / Received / Released -> ACCOUNTS_UPDATED, amount = the
@@ -110,6 +111,9 @@ def telemetry_for(
         if event_type == "Channel.OpenFailed":
             common["reason"] = payload["reason"]
         return [_channel(k, None, message, load, common) for k in _CHANNEL_CREATION[event_type]]
+    if event_type == "Channel.Abandoned":
+        common["reason"] = payload["reason"]
+        return [_channel(TelemetryType.CHANNEL_ABANDONED, None, message, load, common)]
     if event_type == "Channel.SuspectedDoubleSpend":
         amount = str(payload["transferred_amount"])
         return [_channel(TelemetryType.CHANNEL_DISPUTED, amount, message, load, common)]

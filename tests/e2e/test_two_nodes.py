@@ -1,12 +1,17 @@
 """Two settlement-ledger processes, A and B, each with its own PostgreSQL (embedded, under its
 own data directory), settle through a channel on Anvil; they are set up and inspected through
 the `settle` CLI as operators would. Both books, and both double-entry ledgers, agree to the
-unit, and B closes the channel on chain with A's latest proof and receives what it was paid."""
+unit, and B closes the channel on chain with A's latest proof and receives what it was paid.
+Both run their Kafka publisher on one broker (tansu), as docker-compose ships them: every
+message each published fits the committed schemas (envelope, its event type's payload schema,
+telemetry), and each published its whole history."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +26,14 @@ from adapters.evm.chains import advance_time, connect_rpc
 from adapters.evm.token import TokenClient
 from adapters.evm.token_network import TokenNetworkClient
 from adapters.evm.transactions import NonceManager, TransactionSender
+from adapters.kafka.settings import KafkaSettings
 from adapters.signing.local_key import LocalKeySigner
 from devtools.anvil import free_port
 from devtools.dev_chain import deploy_rails, fund_participant
+from devtools.tansu import TansuBroker
 from tests.e2e.conftest import run_settle
+from tests.support.kafka_broker import read_topics, wait_for_metadata
+from tests.support.kafka_schemas import validate_event_message, validate_telemetry_message
 from tests.support.node_process import NodeProcess, node_environment, wait_until
 
 TOKEN = "two-node-secret"
@@ -45,8 +54,21 @@ class Operator:
         return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[TansuBroker]:
+    tansu = TansuBroker(tmp_path / "tansu")
+    try:
+        tansu.start()
+        wait_for_metadata(tansu.bootstrap_server)
+        yield tansu
+    finally:
+        tansu.stop()
+
+
 @pytest.mark.slow(160)
-def test_two_node_processes_settle_and_agree_to_the_unit(anvil_url: str, tmp_path: Path) -> None:
+def test_two_node_processes_settle_and_agree_to_the_unit(
+    anvil_url: str, broker: TansuBroker, tmp_path: Path
+) -> None:
     web3 = connect_rpc(anvil_url, 10)
     dev = deploy_rails(web3, ["anvil-a", "anvil-b"], rpc_url=anvil_url)
     keys = {name: LocalKeySigner(Account.create()) for name in ("node-a", "node-b")}
@@ -68,6 +90,10 @@ def test_two_node_processes_settle_and_agree_to_the_unit(anvil_url: str, tmp_pat
                 "SETTLE_RAILS": rails,
                 "SETTLE_CLAIMS__TOKENS": json.dumps({peer: TOKEN}),
                 "SETTLE_CLAIMS__PORT": str(ports[name]),
+                "SETTLE_KAFKA__ENABLED": "true",
+                "SETTLE_KAFKA__BOOTSTRAP_SERVERS": broker.bootstrap_server,
+                "SETTLE_KAFKA__TOPIC_PREFIX": name,
+                "SETTLE_KAFKA__TELEMETRY_TOPIC": f"{name}.telemetry.v1",
             }
         )
 
@@ -168,10 +194,16 @@ def test_two_node_processes_settle_and_agree_to_the_unit(anvil_url: str, tmp_pat
         assert completed == len(settlements)  # counted from the events while the node ran
         assert metrics.get("settle_settlement_duration_seconds_count", 0.0) == len(settlements)
         assert metrics.get('settle_packets_recorded_total{asset="USD",direction="outgoing"}') == 15
+        for name, op in ops.items():  # each node's publisher catches up with its history
+            wait_until(lambda o=op: o("kafka", "status")["lag"] == 0, 60, "kafka", nodes[name])
+        stored = {name: stored_positions(op, tmp_path / name) for name, op in ops.items()}
     finally:
         codes = {name: node.stop() for name, node in nodes.items()}
     assert codes == {"node-a": 0, "node-b": 0}
     assert not postgres_running_under(tmp_path)
+    telemetry = {name: check_published_history(broker, name, stored[name]) for name in stored}
+    assert telemetry["node-a"]["SETTLEMENT_COMPLETED"] == len(settlements)
+    assert telemetry["node-b"]["ACCOUNTS_UPDATED"] >= 3 + len(settlements)  # batches + claims
 
     # B closes with A's latest proof, waits out the challenge period and collects.
     sender = TransactionSender(web3, keys["node-b"], NonceManager(), poll_interval_seconds=0.05)
@@ -184,6 +216,42 @@ def test_two_node_processes_settle_and_agree_to_the_unit(anvil_url: str, tmp_pat
     network.execute(network.prepare_settle(proof.channel_id))
     assert token.balance_of(keys["node-b"].address) - before == b_deposit + paid * UNIT
     assert b_channel_id
+
+
+def stored_positions(operator: Operator, workdir: Path) -> dict[int, str]:
+    """The positions of the node's stored events, from its audit export (a position whose
+    insert was rolled back, e.g. by a conflicting writer, is never used: positions have gaps)."""
+    head = int(operator("verify")["head_position"])
+    export = workdir / "export.jsonl"
+    args = ("export", "--from", "1", "--to", str(head), "--output", str(export))
+    result = run_settle(*args, env=operator.env)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in export.read_text().splitlines()]
+    # topic "domain.peer_account:PeerAccount.PacketsRecorded" -> aggregate type "PeerAccount"
+    return {
+        int(r["position"]): r["topic"].split(":")[1].split(".")[0]
+        for r in records
+        if r["kind"] == "event"
+    }
+
+
+def check_published_history(broker: TansuBroker, node: str, stored: dict[int, str]) -> Counter[str]:
+    """Every event the node stored was published (once at least; none that it did not store),
+    and every message fits the committed schemas; the count of each telemetry type published."""
+    kafka = KafkaSettings(
+        bootstrap_servers=broker.bootstrap_server,
+        topic_prefix=node,
+        telemetry_topic=f"{node}.telemetry.v1",
+    )
+    topics = sorted({kafka.topic_for(kind) for kind in stored.values()})
+    values = [json.loads(m.value) for m in read_topics(kafka, topics, expected=len(stored))]
+    for value in values:
+        validate_event_message(value)
+    assert {v["position"] for v in values if v["position"] <= max(stored)} == set(stored), node
+    telemetry = [json.loads(m.value) for m in read_topics(kafka, [kafka.telemetry_topic], 1)]
+    for message in telemetry:
+        validate_telemetry_message(message)
+    return Counter(t["type"] for t in telemetry)
 
 
 def logged_settlements_completed(node: NodeProcess) -> bool:

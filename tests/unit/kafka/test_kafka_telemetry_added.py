@@ -84,6 +84,28 @@ def test_channel_provisioning_maps_to_creation_started_succeeded_and_failed():
     _assert_fits_the_schemas(history)
 
 
+def test_an_abandoned_channel_maps_to_channel_abandoned_with_its_reason():
+    history = _History()
+    channel = Channel.request_open("c3", "peer-c", "USD", 1, NETWORK, OURS, PARTNER, 500)
+    channel.observe_opened(7, "0xaa", 0)
+    channel.abandon("closed by the operator: rotating keys")
+    channel.abandon("a second reason is not recorded")
+    history.collect(channel)
+
+    telemetry = history.telemetry()
+
+    assert [t.type for t in telemetry[-1]] == [TelemetryType.CHANNEL_ABANDONED]
+    (abandoned,) = telemetry[-1]
+    assert (abandoned.channel, abandoned.peer, abandoned.asset_code) == (
+        str(channel.id),
+        "peer-c",
+        "USD",
+    )
+    assert abandoned.reason == "closed by the operator: rotating keys"
+    assert abandoned.position == 3
+    _assert_fits_the_schemas(history)
+
+
 def test_settlement_failed_carries_the_reason_and_the_error_class_of_the_event():
     history = _History()
     settlement = Settlement.request("k1", uuid.uuid4(), "peer-a", "USD", 10, T0)
