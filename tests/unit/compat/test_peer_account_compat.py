@@ -23,7 +23,7 @@ from tests.unit.compat.recording import (
 FIXTURE = load_fixture(peer_account_histories.FIXTURE)
 HISTORIES = {history["name"]: history for history in FIXTURE["histories"]}
 
-DROPPED_STATE = {"batches"}
+DROPPED_STATE = {"batches", "claims_received", "claim_fingerprints"}
 ADDED_OPTIONAL = {"made_at"}
 
 
