@@ -194,7 +194,7 @@ def test_the_migration_takes_the_channel_from_the_proof_saved_with_the_credit(
         app.close()
     with psycopg.connect(database_url) as conn:
         conn.execute("DROP TABLE received_claims")
-        conn.execute((MIGRATIONS_DIR / "0090_received_claims.sql").read_text())  # type: ignore[arg-type]
+        conn.execute((MIGRATIONS_DIR / "0090_received_claims.sql").read_text())
         rows = conn.execute(
             "SELECT claim_id, fingerprint, amount, channel_id FROM received_claims"
             " ORDER BY claim_id"
