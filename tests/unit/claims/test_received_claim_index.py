@@ -5,11 +5,20 @@ its claims, and retention forgetting only the claims of settled channels older t
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
+import pytest
+from pydantic import ValidationError
+
 from application.app import SettlementApp
-from application.claim_index import InMemoryReceivedClaimIndex, rows_of
+from application.claim_index import (
+    InMemoryReceivedClaimIndex,
+    forget_claims_on_schedule,
+    rows_of,
+)
 from application.claims_credit import CreditResult, CreditVerdict
+from application.settings import ClaimsSettings
 from domain.peer_account import PeerAccount
 from tests.support.claim_world import (
     ALICE,
@@ -62,7 +71,7 @@ def test_the_accounts_snapshot_does_not_grow_with_the_claims_it_was_paid() -> No
         app.take_snapshot(ALICE)
         assert app.snapshots is not None
         [snapshot] = app.snapshots.get(ALICE, desc=True, limit=1)
-        assert snapshot.topic.endswith("PeerAccount") and snapshot.originator_version == claims + 2
+        assert snapshot.originator_version == claims + 2
         stored = app.snapshots.recorder.select_events(ALICE, desc=True, limit=1)
         return stored[0].state
 
@@ -101,3 +110,23 @@ def test_retention_forgets_only_claims_of_settled_channels_older_than_the_window
     assert late.verdict is CreditVerdict.CHANNEL_NOT_OPEN
     account = app.peer_account("alice", "USD")
     assert account.receivable == 10**6 - 13 and account.paused_reason is None
+
+
+def test_the_window_is_configured_in_hours_and_never_below_a_day() -> None:
+    assert ClaimsSettings().idempotency_window_hours == 24
+    with pytest.raises(ValidationError, match="idempotency_window_hours"):
+        ClaimsSettings(idempotency_window_hours=23)
+
+
+def test_the_leader_part_forgets_only_while_it_leads() -> None:
+    stop = threading.Event()
+    calls: list[str] = []
+    leading = iter([False, True])
+
+    def forget() -> int:
+        calls.append("forget")
+        stop.set()  # one pass observed: the part ends at its next check
+        return 2
+
+    forget_claims_on_schedule(forget, stop, guard=lambda: next(leading), every_seconds=0)
+    assert calls == ["forget"]
