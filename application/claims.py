@@ -48,6 +48,7 @@ _KNOWN_CHANNELS_LIMIT = 10_000
 # How each refusal the atomic save can make is answered.
 _REFUSALS: dict[CreditVerdict, RejectionCode] = {
     CreditVerdict.CONFLICT: RejectionCode.CONFLICT,
+    CreditVerdict.CHANNEL_NOT_OPEN: RejectionCode.INVALID,
     CreditVerdict.REPLAYED: RejectionCode.STALE_PROOF,
     CreditVerdict.STALE: RejectionCode.STALE_PROOF,
     CreditVerdict.PAUSED: RejectionCode.PAUSED,
@@ -109,8 +110,8 @@ class ClaimReceiver:
                 f"asset_code: no account for {claim.sender_node}/{claim.asset_code}",
             )
         fingerprint = claim.fingerprint()
-        seen = account.received_fingerprint(claim.claim_id)
-        if seen and seen != fingerprint:
+        seen = self.app.received_claim(account_id, claim.claim_id)
+        if seen is not None and seen.conflicts_with(fingerprint):
             # Answered before any other check, so that a reused id is a 409 whatever the new
             # body is; the atomic save checks it again for a reuse that races the first.
             return _reject(

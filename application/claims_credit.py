@@ -5,7 +5,10 @@ partner's transferred amount on the Channel as it is being saved, converted exac
 account's scale. The claim's stated amount must equal that increase or the claim is refused, so
 two claims racing on one channel serialize through optimistic concurrency and each is checked
 against the state the other left. `credit_claim` runs inside `_change_together(channel,
-account)`: a conflicting writer means it runs again on fresh state.
+account)`: a conflicting writer means it runs again on fresh state. Whether the claim id was
+credited before is looked up in the index of received claims inside that same attempt
+(`application.claim_index`) and handed in as `seen`: the index row is written with the credit,
+so a racing second credit of the id fails the save and runs again, finding the row.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from application.claim_index import ReceivedClaimRow
 from domain.channel import Channel, ProofVerdict
+from domain.channel_state import ChannelState
 from domain.money import convert_scale
 from domain.peer_account import PeerAccount
 
@@ -35,6 +40,7 @@ class CreditVerdict(StrEnum):
     CREDITED = "credited"
     DUPLICATE = "duplicate"  # this claim, with this body, was credited before
     CONFLICT = "conflict"  # this claim id was credited with another body
+    CHANNEL_NOT_OPEN = "channel_not_open"  # closed or settled: it takes no more proofs
     REPLAYED = "replayed"  # the channel's latest proof again, under a new claim id
     STALE = "stale"  # the proof does not move forward: a suspected double spend
     PAUSED = "paused"
@@ -51,21 +57,34 @@ class CreditResult:
 
 
 def credit_claim(
-    channel: Channel, account: PeerAccount, claim: PartnerClaim, *, pause_on_double_spend: bool
+    channel: Channel,
+    account: PeerAccount,
+    claim: PartnerClaim,
+    seen: ReceivedClaimRow | None,
+    *,
+    pause_on_double_spend: bool,
 ) -> CreditResult:
     """Records the proof on the channel and credits its increase on the account, or refuses.
+    `seen` is the index's row of a claim credited before under this id, if any.
 
-    Raises (aborting the save) when the increase cannot be converted exactly (LossyConversion),
-    exceeds the receivable (ExceedsReceivable) or the channel is not open (IllegalTransition).
+    Raises (aborting the save) when the increase cannot be converted exactly (LossyConversion)
+    or exceeds the receivable (ExceedsReceivable).
     """
-    seen = account.received_fingerprint(claim.claim_id)
     if seen is not None:
-        if seen and seen != claim.fingerprint:
+        if seen.conflicts_with(claim.fingerprint):
             return CreditResult(
                 CreditVerdict.CONFLICT,
                 detail=f"claim_id: {claim.claim_id!r} was received before with another body",
             )
-        return CreditResult(CreditVerdict.DUPLICATE, account.claims_received[claim.claim_id])
+        return CreditResult(CreditVerdict.DUPLICATE, seen.amount)
+    if channel.state != ChannelState.OPENED:
+        # A settled channel's claim ids may have been forgotten (`application.claim_index`):
+        # whatever the id, a proof on it is refused, never credited nor taken for a double spend.
+        state = ChannelState(channel.state).value
+        return CreditResult(
+            CreditVerdict.CHANNEL_NOT_OPEN,
+            detail=f"channel: the channel is {state}; it takes no more proofs",
+        )
     latest = (channel.partner_nonce, channel.partner_transferred, channel.partner_signature)
     if (claim.nonce, claim.transferred_amount, claim.signature) == latest:
         return CreditResult(

@@ -57,6 +57,13 @@ class ClaimsSettings(BaseModel):
     )
     timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     pause_on_double_spend: bool = True
+    idempotency_window_hours: int = Field(
+        default=24,
+        ge=24,
+        le=24 * 366,
+        description="How long a claim id is remembered once its channel is settled on chain"
+        " (while the channel can take proofs, always).",
+    )
 
 
 class ReconciliationSettings(BaseModel):

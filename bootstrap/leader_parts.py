@@ -1,7 +1,8 @@
 """What only the leader of `settle run` runs, for as long as it leads: chain sync and disputes,
 the settlement executor, the leader-only followers, connector notices, scheduled reconciliation,
-read-model checkpoints and the retention of packet-batch records. Each part asks the lock
-whether this node still leads before it acts, so a paused former leader never acts again."""
+read-model checkpoints and the retention of packet-batch and received-claim records. Each part
+asks the lock whether this node still leads before it acts, so a paused former leader never acts
+again."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from adapters.postgres.leadership import LeaderLock
 from application.batch_index import forget_on_schedule
+from application.claim_index import forget_claims_on_schedule
 from bootstrap.reconciliation import reconcile_on_schedule
 from bootstrap.settlement import SettlementProcess
 from bootstrap.supervisor import Supervisor
@@ -67,6 +69,11 @@ def start_leader_parts(
     forget = service.node.app.forget_expired_batches
     retention = partial(forget_on_schedule, forget, term, guard=lock.still_leader)
     supervisor.start("packet-batch-retention", retention)
+    forget_claims = service.node.app.forget_expired_claims
+    claim_retention = partial(
+        forget_claims_on_schedule, forget_claims, term, guard=lock.still_leader
+    )
+    supervisor.start("received-claim-retention", claim_retention)
 
 
 def _sync_chain(process: SettlementProcess, stop: threading.Event) -> None:

@@ -114,6 +114,7 @@ def open_node(settings: Settings, *, migrate: bool = True) -> Node:
                 log.info("migrations applied", extra={"versions": [m.version for m in applied]})
         app = SettlementApp(env=postgres_env(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW))
         app.batch_window = timedelta(hours=settings.packets.idempotency_window_hours)
+        app.claim_window = timedelta(hours=settings.claims.idempotency_window_hours)
     except BaseException:
         if embedded is not None:
             embedded.stop()

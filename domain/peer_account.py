@@ -57,12 +57,20 @@ class PeerAccount(
     PacketBatches, SettlementReservations, ReceivedClaims, PeerAdministration, Aggregate
 ):
     # Version 2: recorded batches are no longer kept in the state (see domain.packet_batches).
-    class_version = 2
+    # Version 3: nor received claim ids (see domain.received_claims).
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         """A snapshot taken before: its `batches` (every batch id ever recorded) is dropped."""
         state.pop("batches", None)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """A snapshot taken before: its `claims_received` and `claim_fingerprints` (every claim
+        id ever credited) are dropped; the index of received claims holds them."""
+        state.pop("claims_received", None)
+        state.pop("claim_fingerprints", None)
 
     @staticmethod
     def create_id(peer_id: str, asset_code: str) -> UUID:
@@ -99,7 +107,6 @@ class PeerAccount(
         self.threshold_armed = True
         # settlement id (hex) -> [amount, "reserved" | "promised" | "applied" | "released"]
         self.settlements: dict[str, list[Any]] = {}
-        self.claims_received: dict[str, int] = {}  # not a set: snapshots are JSON
         self.address: str | None = None
         self.rails: list[str] = []
         self.preferred_rail: str | None = None

@@ -1,9 +1,12 @@
 """Settlements the peer pays us, as a peer account sees them: each verified claim credited once.
 
-A credited claim lowers receivable; its id is remembered so that a resent claim is credited once,
-and the fingerprint of its body so that another claim reusing the id can be told apart. A claim
-refused for a fault of the sender (a bad signature, a reused id, a paused account...) is recorded
-too, as a fact for audit and the fraud rules; it changes no state, so it keeps none.
+A credited claim lowers receivable. Which claim ids were credited (and the fingerprints of their
+bodies, to tell a resent claim from another reusing its id) is not kept in the account's state:
+that set would grow with every claim, in the state and every snapshot (issue 14). It lives in an
+index written with the event (`application.claim_index`), which the application looks up inside
+the atomic save before it calls `receive_settlement`. A claim refused for a fault of the sender
+(a bad signature, a reused id, a paused account...) is recorded too, as a fact for audit and the
+fraud rules; it changes no state, so it keeps none.
 `ReceivedClaims` is a part of `domain.peer_account.PeerAccount`; its event is stored under
 PeerAccount's topic `domain.peer_account:PeerAccount.SettlementReceived`.
 """
@@ -35,7 +38,6 @@ class ReceivedClaims(_Base):
 
     if TYPE_CHECKING:  # state PeerAccount.__init__ sets; declared here for mypy only
         receivable: int
-        claims_received: dict[str, int]  # not a set: snapshots are JSON
 
     class SettlementReceived(Aggregate.Event):
         claim_id: str
@@ -44,23 +46,17 @@ class ReceivedClaims(_Base):
 
         def apply(self, account: PeerAccount) -> None:
             account.receivable -= self.amount
-            account.claims_received[self.claim_id] = self.amount
-            if self.fingerprint:
-                account._claim_fingerprints()[self.claim_id] = self.fingerprint
 
-    def receive_settlement(self, claim_id: str, amount: int, fingerprint: str = "") -> bool:
-        """Credits a verified claim once; returns False when the claim was already received.
-        `fingerprint` (a hash of the claim's body) tells a resent claim from another claim
-        that reuses its id; see `received_fingerprint`."""
+    def receive_settlement(self, claim_id: str, amount: int, fingerprint: str = "") -> None:
+        """Credits a verified claim. The caller has found no claim with this id in the index of
+        received claims, inside the same atomic save (whose primary key refuses a racing second
+        credit); `fingerprint` (a hash of the claim's body) is recorded for that index."""
         check_amount("amount", amount)
-        if claim_id in self.claims_received:
-            return False
         if amount > self.receivable:
             raise ExceedsReceivable(claim_id, amount, self.receivable)
         self.trigger_event(
             self.SettlementReceived, claim_id=claim_id, amount=amount, fingerprint=fingerprint
         )
-        return True
 
     class ClaimRefused(Aggregate.Event):
         claim_id: str
@@ -79,16 +75,3 @@ class ReceivedClaims(_Base):
             code=code[:MAX_REFUSAL_CODE],
             detail=detail[:MAX_REFUSAL_TEXT],
         )
-
-    def received_fingerprint(self, claim_id: str) -> str | None:
-        """The fingerprint a received claim was credited with ("" if credited before fingerprints
-        were kept), or None if no claim with this id was credited."""
-        if claim_id not in self.claims_received:
-            return None
-        return self._claim_fingerprints().get(claim_id, "")
-
-    def _claim_fingerprints(self) -> dict[str, str]:
-        # Kept beside claims_received (whose values stay the amounts); accounts and snapshots
-        # stored before fingerprints existed have none, so it is made on first use.
-        fingerprints: dict[str, str] = self.__dict__.setdefault("claim_fingerprints", {})
-        return fingerprints

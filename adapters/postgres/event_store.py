@@ -14,9 +14,10 @@ sides wait forever. Here the same statements (lock the table, notify, insert) ru
 statements in one transaction; psycopg then flushes a request whole before it waits, whatever
 its size.
 
-Packet batches: the index rows of the batches a save records (`application.batch_index`) come
-with the events as the keyword `packet_batches` and are inserted after them, in the same
-transaction (`adapters.postgres.packet_batches`).
+Packet batches and received claims: the index rows of the batches a save records
+(`application.batch_index`) and of the claims it credits (`application.claim_index`) come with
+the events as the keywords `packet_batches` and `received_claims` and are inserted after them,
+in the same transaction (`adapters.postgres.packet_batches`, `adapters.postgres.received_claims`).
 
 `PERSISTENCE_MODULE` names `EventStoreFactory` (see `application.event_store.postgres_env`).
 """
@@ -30,6 +31,7 @@ from eventsourcing import postgres as es_postgres
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import retry
 
+from adapters.postgres import received_claims
 from adapters.postgres.packet_batches import PostgresBatchIndex, insert_rows
 
 SCHEMA_LOCK_KEY = 0x5E7720
@@ -73,6 +75,10 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
     def batch_index(self) -> PostgresBatchIndex:
         return PostgresBatchIndex(self.datastore)
 
+    @property
+    def received_claim_index(self) -> received_claims.PostgresReceivedClaimIndex:
+        return received_claims.PostgresReceivedClaimIndex(self.datastore, self.events_table_name)
+
     def create_table(self) -> None:
         relations = [self.events_table_name, self.notification_id_index_name]
         if already_set_up(self.datastore, relations, [self.stored_event_type_name]):
@@ -87,6 +93,7 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
         if not stored_events:
             return []
         packet_batches = kwargs.pop("packet_batches", ())
+        claims = kwargs.pop("received_claims", ())
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._insert_events(curs, stored_events, **kwargs)
             # Locks the table (insert order = commit order, for followers), notifies, inserts.
@@ -94,6 +101,8 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
             ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
             if packet_batches:
                 insert_rows(curs, packet_batches)
+            if claims:
+                received_claims.insert_rows(curs, claims)
             return ids
 
 

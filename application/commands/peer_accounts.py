@@ -165,11 +165,6 @@ class PeerAccountCommands(AggregateStore):
     def release(self, account_id: UUID, settlement_id: UUID) -> None:
         self._change(account_id, PeerAccount, lambda a: a.release(settlement_id))
 
-    def receive_settlement(self, account_id: UUID, claim_id: str, amount: int) -> bool:
-        return self._change(
-            account_id, PeerAccount, lambda a: a.receive_settlement(claim_id, amount)
-        )
-
     def pause(self, account_id: UUID, reason: str) -> None:
         self._change(account_id, PeerAccount, lambda a: a.pause(reason))
 

@@ -195,7 +195,8 @@ def check_exactly_once(
         app.close()
     b = payee["node"]
     b_account = b.app.peer_account("node-a", USD.code)
-    assert list(b_account.claims_received.values()) == [5_000_000]  # one claim, credited once
+    credited = b.app.credited_claims(b_account.id)
+    assert list(credited.values()) == [5_000_000]  # one claim, credited once
     assert b_account.receivable == account.payable
     with open_node(Settings(database_url=database_url)) as node:
         assert replay(node).clean

@@ -285,7 +285,8 @@ def check_books(database_url: str, payee: dict[str, Any], payer: str, batches: i
     recorded = sum(1_000_000 + 1_000 * b + i for b in range(1, batches + 1) for i in range(3))
     assert account.payable == recorded - settled
     b_account = payee["node"].app.peer_account("node-a", USD.code)
-    assert sum(b_account.claims_received.values()) == settled  # credited once each, to the unit
+    credited = payee["node"].app.credited_claims(b_account.id)
+    assert sum(credited.values()) == settled  # credited once each, to the unit
     assert b_account.receivable == account.payable
     assert channel.our_transferred == settled * UNIT
     # The chain agrees: the channel is open between the two keys with the deposit we recorded.

@@ -93,7 +93,7 @@ class Scene:
     account: Any  # the PeerAccount's id on B
 
     def credited(self) -> int:
-        return sum(self.account_state().claims_received.values())
+        return sum(self.b.node.app.credited_claims(self.account).values())
 
     def account_state(self) -> PeerAccount:
         return self.b.node.app.load(self.account, PeerAccount)

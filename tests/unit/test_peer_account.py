@@ -204,12 +204,16 @@ def test_reserve_more_than_payable_is_refused() -> None:
     assert (raised.value.amount, raised.value.payable) == (51, 50)
 
 
-def test_received_settlement_credits_receivable_once_per_claim() -> None:
+def test_received_settlement_credits_receivable_and_keeps_no_claim_ids() -> None:
+    """Once per claim id is the index's check (application.claim_index), made by the caller:
+    the account's state does not grow with the claims it was paid."""
     a = account()
     a.record_packets("b1", batch((IN, 500)))
-    assert a.receive_settlement("claim-1", 200) is True
-    assert a.receive_settlement("claim-1", 200) is False
+    a.receive_settlement("claim-1", 200, fingerprint="fp")
     assert a.receivable == 300
+    assert "claims_received" not in vars(a) and "claim_fingerprints" not in vars(a)
+    [event] = [e for e in a.collect_events() if isinstance(e, PeerAccount.SettlementReceived)]
+    assert (event.claim_id, event.amount, event.fingerprint) == ("claim-1", 200, "fp")
     with pytest.raises(ExceedsReceivable):
         a.receive_settlement("claim-2", 301)
 

@@ -94,7 +94,7 @@ def test_a_fraud_rule_pause_refuses_the_peer_s_claims_until_resumed(
     first = _settle(a)
     assert first["status"] == SettlementStatus.COMPLETED.value
     account_at_b = PeerAccount.create_id(a.name, USD.code)
-    credited = dict(b.node.app.load(account_at_b, PeerAccount).claims_received)
+    credited = b.node.app.credited_claims(account_at_b)
     assert len(credited) == 1
 
     # The traffic is recorded, then a rule's finding pauses A before A's claim for it arrives
@@ -108,8 +108,8 @@ def test_a_fraud_rule_pause_refuses_the_peer_s_claims_until_resumed(
     second = _settle(a)
 
     assert second["status"] != SettlementStatus.COMPLETED.value
-    account = b.node.app.load(account_at_b, PeerAccount)
-    assert dict(account.claims_received) == credited  # nothing of the refused claim credited
+    # Nothing of the refused claim credited.
+    assert b.node.app.credited_claims(account_at_b) == credited
     assert _refused(metrics) == {("paused", Rule.UNEXPECTED_SIGNER.value): 1.0}
     [warning] = [r for r in caplog.records if r.getMessage() == "claim refused: the peer is paused"]
     assert warning.__dict__["pause_cause"] == Rule.UNEXPECTED_SIGNER.value
@@ -142,4 +142,4 @@ def test_a_fraud_rule_pause_refuses_the_peer_s_claims_until_resumed(
     refused_claim = a.process.delivery.claim_for(a_account, settlement, channel)
     taken = b.process.receiver.handle(refused_claim)
     assert taken.accepted and not taken.duplicate, taken
-    assert len(b.node.app.load(account_at_b, PeerAccount).claims_received) == 2
+    assert len(b.node.app.credited_claims(account_at_b)) == 2

@@ -1,12 +1,15 @@
 """Crediting a claim on the state being saved: the credit is the proof's increase on the channel,
-converted exactly; a stated amount that differs is refused; claim ids are fingerprinted."""
+converted exactly; a stated amount that differs is refused; claim ids are fingerprinted (the
+index of received claims is a dict here, filled as the application's recorder would)."""
 
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 
 import pytest
 
+from application.claim_index import ReceivedClaimRow
 from application.claims_credit import CreditResult, CreditVerdict, PartnerClaim, credit_claim
 from domain.channel import Channel
 from domain.errors import ExceedsReceivable, LossyConversion
@@ -46,10 +49,28 @@ def claim(claim_id: str, nonce: int, transferred: int, stated: int, **changes: s
     return PartnerClaim(**fields)  # type: ignore[arg-type]
 
 
+INDEX: dict[tuple[object, str], ReceivedClaimRow] = {}
+
+
+@pytest.fixture(autouse=True)
+def _empty_index() -> None:
+    INDEX.clear()
+
+
 def credit(
     channel: Channel, account: PeerAccount, c: PartnerClaim, pause: bool = True
 ) -> CreditResult:
-    return credit_claim(channel, account, c, pause_on_double_spend=pause)
+    seen = INDEX.get((account.id, c.claim_id))
+    result = credit_claim(channel, account, c, seen, pause_on_double_spend=pause)
+    if result.verdict is CreditVerdict.CREDITED:
+        INDEX[(account.id, c.claim_id)] = ReceivedClaimRow(
+            account.id, c.claim_id, c.fingerprint, result.credited, channel.id, datetime.now(UTC)
+        )
+    return result
+
+
+def credited(account: PeerAccount) -> dict[str, int]:
+    return {claim_id: row.amount for (a, claim_id), row in INDEX.items() if a == account.id}
 
 
 def test_credit_is_the_increase_on_the_channel_in_the_accounts_scale() -> None:
@@ -61,7 +82,7 @@ def test_credit_is_the_increase_on_the_channel_in_the_accounts_scale() -> None:
         CreditVerdict.CREDITED, 60
     )
     assert (channel.partner_transferred, account.receivable) == (100 * UNIT, 400)
-    assert account.claims_received == {"c1": 40, "c2": 60}
+    assert credited(account) == {"c1": 40, "c2": 60}
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
@@ -77,8 +98,7 @@ def test_claims_made_on_one_base_credit_exactly_the_increase_in_any_order(
         pending = [
             c for c in pending if credit(channel, account, c).verdict is not CreditVerdict.CREDITED
         ]
-    credited = sum(account.claims_received.values())
-    assert credited * UNIT == channel.partner_transferred
+    assert sum(credited(account).values()) * UNIT == channel.partner_transferred
 
 
 def test_the_second_of_two_claims_on_the_same_nonce_is_stale_and_credits_nothing() -> None:
@@ -86,7 +106,7 @@ def test_the_second_of_two_claims_on_the_same_nonce_is_stale_and_credits_nothing
     assert credit(channel, account, claim("c1", 1, 1, 1)).verdict is CreditVerdict.CREDITED
     result = credit(channel, account, claim("c2", 1, 2, 2))
     assert result.verdict is CreditVerdict.STALE
-    assert sum(account.claims_received.values()) * UNIT == channel.partner_transferred == UNIT
+    assert sum(credited(account).values()) * UNIT == channel.partner_transferred == UNIT
     assert account.paused_reason is not None
 
 
@@ -122,7 +142,7 @@ def test_the_latest_proof_under_a_new_claim_id_credits_nothing() -> None:
     credit(channel, account, claim("c1", 1, 5, 5))
     replay = claim("c1-again", 1, 5, 5)
     assert credit(channel, account, replay).verdict is CreditVerdict.REPLAYED
-    assert account.claims_received == {"c1": 5}
+    assert credited(account) == {"c1": 5}
     assert account.paused_reason is None
 
 
@@ -163,3 +183,30 @@ def test_without_pause_on_double_spend_a_stale_proof_leaves_the_account_open() -
         CreditVerdict.STALE
     )
     assert account.paused_reason is None
+
+
+def test_a_claim_on_a_settled_channel_is_refused_whatever_its_id() -> None:
+    """Once settled, a channel's claim ids may be forgotten (retention): a replay of one, or a
+    new claim, is refused clearly, credits nothing and is not taken for a double spend."""
+    channel, account = state()
+    credit(channel, account, claim("c1", 1, 5, 5))
+    channel.observe_closed(THEIRS, "0xc1", 0)
+    channel.observe_settled(5, 0, "0xd1", 0)
+    channel.collect_events()
+    account.collect_events()
+    INDEX.clear()  # the row forgotten
+    for late in (claim("c1", 1, 5, 5), claim("c0", 0, 1, 1), claim("c2", 2, 9, 4)):
+        result = credit(channel, account, late)
+        assert result.verdict is CreditVerdict.CHANNEL_NOT_OPEN
+        assert result.detail == "channel: the channel is settled; it takes no more proofs"
+    assert account.receivable == 495 and account.paused_reason is None
+    assert channel.collect_events() == [] and account.collect_events() == []
+
+
+def test_a_duplicate_is_still_answered_on_a_settled_channel_while_its_row_is_kept() -> None:
+    channel, account = state()
+    first = claim("c1", 1, 5, 5)
+    credit(channel, account, first)
+    channel.observe_closed(THEIRS, "0xc1", 0)
+    channel.observe_settled(5, 0, "0xd1", 0)
+    assert credit(channel, account, first) == CreditResult(CreditVerdict.DUPLICATE, 5)

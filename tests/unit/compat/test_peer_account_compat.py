@@ -1,9 +1,10 @@
 """PeerAccount still reads and writes the stored events recorded in `peer_account.json`.
 
 The fixture was written by the code before PeerAccount was split into mixins; a changed topic,
-field or state makes these tests fail. Two changes are deliberate (issue 14): the state no longer
-keeps recorded batches (`DROPPED_STATE`; old snapshots are upcast), and `PacketsRecorded` gained
-the optional `made_at` (`ADDED_OPTIONAL`; None for a batch recorded without one).
+field or state makes these tests fail. Three changes are deliberate (issue 14): the state no
+longer keeps recorded batches nor received claim ids and fingerprints (`DROPPED_STATE`; old
+snapshots are upcast), and `PacketsRecorded` gained the optional `made_at` (`ADDED_OPTIONAL`;
+None for a batch recorded without one).
 """
 
 from typing import Any
@@ -23,7 +24,7 @@ from tests.unit.compat.recording import (
 FIXTURE = load_fixture(peer_account_histories.FIXTURE)
 HISTORIES = {history["name"]: history for history in FIXTURE["histories"]}
 
-DROPPED_STATE = {"batches"}
+DROPPED_STATE = {"batches", "claims_received", "claim_fingerprints"}
 ADDED_OPTIONAL = {"made_at"}
 
 
