@@ -147,8 +147,24 @@ def test_canonical_json_is_one_text_per_value(first: Any, second: Any) -> None:
     assert canonical_json(first).isascii()
     assert json.loads(canonical_json(first)) == first
     same = canonical_json(first) == canonical_json(second)
-    assert same == (json.loads(canonical_json(first)) == json.loads(canonical_json(second)))
+    assert same == _same_json(first, second)
     assert (fingerprint(first) == fingerprint(second)) == same
+
+
+def _same_json(first: Any, second: Any) -> bool:
+    """JSON equality: unlike Python's, `false` is not `0` (nor `true` `1`)."""
+    if type(first) is not type(second):
+        return False
+    if isinstance(first, dict):
+        return first.keys() == second.keys() and all(_same_json(first[k], second[k]) for k in first)
+    if isinstance(first, list):
+        return len(first) == len(second) and all(map(_same_json, first, second))
+    return bool(first == second)
+
+
+def test_json_equality_of_the_property_tells_false_from_zero() -> None:
+    assert not _same_json([False, False, False], [False, False, 0])
+    assert canonical_json([False]) != canonical_json([0])
 
 
 def test_canonical_json_refuses_floats_naming_where() -> None:
