@@ -33,7 +33,7 @@ from domain.packet_batches import (
 )
 from domain.peer_administration import MAX_RECENT_FINDINGS, PeerAdministration, check_threshold
 from domain.received_claims import ReceivedClaims
-from domain.settlement_reservations import SettlementReservations
+from domain.settlement_reservations import OPEN_SETTLEMENT, SettlementReservations
 
 # The packet values are imported from here by many callers.
 __all__ = [
@@ -57,12 +57,29 @@ class PeerAccount(
     PacketBatches, SettlementReservations, ReceivedClaims, PeerAdministration, Aggregate
 ):
     # Version 2: recorded batches are no longer kept in the state (see domain.packet_batches).
-    class_version = 2
+    # Version 4: only open settlements are kept, and a count of all of them
+    # (see domain.settlement_reservations).
+    class_version = 4
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         """A snapshot taken before: its `batches` (every batch id ever recorded) is dropped."""
         state.pop("batches", None)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """Nothing changes from version 2 to 3 in this branch."""
+        # replaced by the claims index's upcast at merge
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        """A snapshot taken before: `settlements` held every settlement ever reserved, so its
+        size is the count of them; the applied and released ones are dropped."""
+        settlements: dict[str, list[Any]] = state["settlements"]
+        state["settlements_started"] = len(settlements)
+        state["settlements"] = {
+            sid: entry for sid, entry in settlements.items() if entry[1] in OPEN_SETTLEMENT
+        }
 
     @staticmethod
     def create_id(peer_id: str, asset_code: str) -> UUID:
@@ -97,8 +114,9 @@ class PeerAccount(
         self.in_flight = 0
         self.paused_reason: str | None = None
         self.threshold_armed = True
-        # settlement id (hex) -> [amount, "reserved" | "promised" | "applied" | "released"]
+        # open settlement id (hex) -> [amount, "reserved" | "promised"]
         self.settlements: dict[str, list[Any]] = {}
+        self.settlements_started = 0  # every settlement ever reserved, open or finished
         self.claims_received: dict[str, int] = {}  # not a set: snapshots are JSON
         self.address: str | None = None
         self.rails: list[str] = []

@@ -3,6 +3,10 @@ the settlement together with the account or channel it changes, atomically.
 
 Every decision about an amount is made inside the save, on the state being saved (`_change*`
 reloads and runs the command again after a conflicting writer), never on a view loaded earlier.
+
+A settlement id is reserved on its account in the save that creates its `Settlement` (or, by
+`reserve_settlement`, on a `Settlement` still requested), so an id is reserved once: the account
+forgets finished settlements, but their `Settlement` stays (`refuse_reused_id`).
 """
 
 from __future__ import annotations
@@ -22,13 +26,13 @@ from application.processes.ports import FailureFacts
 from application.processes.retry_policy import RetryPolicy
 from application.store import AggregateStore, AlreadyExists
 from domain.channel import Channel
-from domain.errors import IllegalTransition
+from domain.errors import IllegalTransition, SettlementIdReused
 from domain.peer_account import PeerAccount
 from domain.settlement import Settlement, SettlementStatus
 
 R = TypeVar("R")
 
-__all__ = ["FailureOutcome", "SettlementCommands"]
+__all__ = ["FailureOutcome", "SettlementCommands", "refuse_reused_id"]
 
 
 class SettlementCommands(AggregateStore):
@@ -159,7 +163,10 @@ class SettlementCommands(AggregateStore):
             if other_id is not None:
                 loaded.append(self.load(other_id, Settlement, copy=False))
             new = build(*loaded)
-            return (None, []) if new is None else (new.id, [*loaded, new])
+            if new is None:
+                return None, []
+            refuse_reused_id(self, new)
+            return new.id, [*loaded, new]
 
         return self._save_atomically(ids, attempt)
 
@@ -183,6 +190,15 @@ class SettlementCommands(AggregateStore):
             return command(channel, settlement, account), [channel, settlement, account]
 
         return self._save_atomically([channel_id, settlement_id, account_id], attempt)
+
+
+def refuse_reused_id(store: AggregateStore, new: Settlement) -> None:
+    """SettlementIdReused if a settlement of `new`'s id exists: its reservation, open or
+    finished, was made when it was created. Checked inside the attempt; two writers that both
+    pass it conflict on the new settlement's first event, and the loser, retried on fresh state,
+    is refused here."""
+    if store.exists(new.id):
+        raise SettlementIdReused(new.id)
 
 
 def _request_if_due(at: datetime, account: PeerAccount) -> Settlement | None:
