@@ -196,7 +196,7 @@ class EngineCommands(AggregateStore):
             result, new = build(*loaded)
             if new is None:
                 return result, loaded
-            refuse_reused_id(self, new)
+            refuse_reused_id(self, new, loaded)
             return result, [*loaded, new]
 
         return self._save_atomically(ids, attempt)

@@ -19,6 +19,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
 
 from application.commands import settlement_rules as rules
 from application.commands.settlement_rules import FailureOutcome
@@ -165,7 +166,7 @@ class SettlementCommands(AggregateStore):
             new = build(*loaded)
             if new is None:
                 return None, []
-            refuse_reused_id(self, new)
+            refuse_reused_id(self, new, loaded)
             return new.id, [*loaded, new]
 
         return self._save_atomically(ids, attempt)
@@ -192,13 +193,32 @@ class SettlementCommands(AggregateStore):
         return self._save_atomically([channel_id, settlement_id, account_id], attempt)
 
 
-def refuse_reused_id(store: AggregateStore, new: Settlement) -> None:
-    """SettlementIdReused if a settlement of `new`'s id exists: its reservation, open or
-    finished, was made when it was created. Checked inside the attempt; two writers that both
-    pass it conflict on the new settlement's first event, and the loser, retried on fresh state,
-    is refused here."""
-    if store.exists(new.id):
-        raise SettlementIdReused(new.id)
+class DecidedOnChangedState(IntegrityError):
+    """A new settlement's id was found taken, but what it was decided on changed since it was
+    loaded: a conflicting writer, which `_save_atomically` meets by running again on fresh state."""
+
+    def __init__(self, settlement_id: UUID) -> None:
+        self.settlement_id = settlement_id
+        super().__init__(f"settlement {settlement_id} exists; decided on a state changed since")
+
+
+def refuse_reused_id(store: AggregateStore, new: Settlement, decided_on: list[Aggregate]) -> None:
+    """SettlementIdReused if a settlement of `new`'s id exists (its reservation, open or
+    finished, was made when it was created) and the aggregates `new` was decided on are still
+    as loaded. If another writer changed one of them meanwhile, the decision was made on stale
+    state: a conflicting writer, as the recorder reports one, so the attempt runs again on fresh
+    state. Two writers that both pass the check conflict on the new settlement's first event."""
+    if not store.exists(new.id):
+        return
+    if any(_changed_since_loaded(store, a) for a in decided_on):
+        raise DecidedOnChangedState(new.id)
+    raise SettlementIdReused(new.id)
+
+
+def _changed_since_loaded(store: AggregateStore, aggregate: Aggregate) -> bool:
+    """Another writer stored events after the version this (changed, unsaved) copy was loaded at."""
+    loaded = aggregate.version - len(aggregate.pending_events)
+    return bool(list(store.events.get(aggregate.id, gt=loaded, limit=1)))
 
 
 def _request_if_due(at: datetime, account: PeerAccount) -> Settlement | None:
