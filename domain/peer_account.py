@@ -33,7 +33,7 @@ from domain.packet_batches import (
 )
 from domain.peer_administration import MAX_RECENT_FINDINGS, PeerAdministration, check_threshold
 from domain.received_claims import ReceivedClaims
-from domain.settlement_reservations import SettlementReservations
+from domain.settlement_reservations import OPEN_SETTLEMENT, SettlementReservations
 
 # The packet values are imported from here by many callers.
 __all__ = [
@@ -58,7 +58,9 @@ class PeerAccount(
 ):
     # Version 2: recorded batches are no longer kept in the state (see domain.packet_batches).
     # Version 3: nor received claim ids (see domain.received_claims).
-    class_version = 3
+    # Version 4: only open settlements are kept, and a count of all of them
+    # (see domain.settlement_reservations).
+    class_version = 4
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -71,6 +73,16 @@ class PeerAccount(
         id ever credited) are dropped; the index of received claims holds them."""
         state.pop("claims_received", None)
         state.pop("claim_fingerprints", None)
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        """A snapshot taken before: `settlements` held every settlement ever reserved, so its
+        size is the count of them; the applied and released ones are dropped."""
+        settlements: dict[str, list[Any]] = state["settlements"]
+        state["settlements_started"] = len(settlements)
+        state["settlements"] = {
+            sid: entry for sid, entry in settlements.items() if entry[1] in OPEN_SETTLEMENT
+        }
 
     @staticmethod
     def create_id(peer_id: str, asset_code: str) -> UUID:
@@ -105,8 +117,9 @@ class PeerAccount(
         self.in_flight = 0
         self.paused_reason: str | None = None
         self.threshold_armed = True
-        # settlement id (hex) -> [amount, "reserved" | "promised" | "applied" | "released"]
+        # open settlement id (hex) -> [amount, "reserved" | "promised"]
         self.settlements: dict[str, list[Any]] = {}
+        self.settlements_started = 0  # every settlement ever reserved, open or finished
         self.address: str | None = None
         self.rails: list[str] = []
         self.preferred_rail: str | None = None

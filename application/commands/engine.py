@@ -18,6 +18,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from application.commands.settlements import refuse_reused_id
 from application.engine_quantity import Quantity, add, check_settleable, split
 from application.engine_retries import retry_key
 from application.store import AggregateStore, AlreadyExists, NotFound
@@ -160,7 +161,7 @@ class EngineCommands(AggregateStore):
             new_id = Settlement.create_id(key)
             if self.exists(new_id):
                 return new_id, None  # retried before
-            released = peer.settlement_state(original.id) == "released"
+            released = _released(peer, original)
             if engine.deleted or not released or original.resolution is not None:
                 return None, None
             amount = min(original.amount, peer.payable)
@@ -193,7 +194,10 @@ class EngineCommands(AggregateStore):
             if settlement_id is not None:
                 loaded.append(self.load(settlement_id, Settlement, copy=False))
             result, new = build(*loaded)
-            return result, [*loaded, *([new] if new else [])]
+            if new is None:
+                return result, loaded
+            refuse_reused_id(self, new, loaded)
+            return result, [*loaded, new]
 
         return self._save_atomically(ids, attempt)
 
@@ -207,6 +211,19 @@ def _reserve_instructed(peer: PeerAccount, sequence: int, amount: int, at: datet
     settlement = Settlement.request(tag, peer.id, peer.peer_id, peer.asset_code, amount, at)
     peer.reserve(settlement.id, amount)
     return settlement
+
+
+def _released(peer: PeerAccount, settlement: Settlement) -> bool:
+    """The settlement ended unpaid and its amount went back to payable. An engine settlement is
+    reserved when it is created; an ended one with a proof out stays open (promised) on the
+    account, so one that ended and is no longer open was released."""
+    ended = settlement.status in _ENDED_UNPAID
+    return ended and peer.settlement_state(settlement.id) is None
+
+
+_ENDED_UNPAID = frozenset(
+    {SettlementStatus.FAILED, SettlementStatus.TIMED_OUT, SettlementStatus.DEAD_LETTERED}
+)
 
 
 def _expired_keys(engine: EngineAccount, before: datetime) -> list[str]:

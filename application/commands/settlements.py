@@ -3,6 +3,10 @@ the settlement together with the account or channel it changes, atomically.
 
 Every decision about an amount is made inside the save, on the state being saved (`_change*`
 reloads and runs the command again after a conflicting writer), never on a view loaded earlier.
+
+A settlement id is reserved on its account in the save that creates its `Settlement` (or, by
+`reserve_settlement`, on a `Settlement` still requested), so an id is reserved once: the account
+forgets finished settlements, but their `Settlement` stays (`refuse_reused_id`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
 
 from application.commands import settlement_rules as rules
 from application.commands.settlement_rules import FailureOutcome
@@ -22,13 +27,13 @@ from application.processes.ports import FailureFacts
 from application.processes.retry_policy import RetryPolicy
 from application.store import AggregateStore, AlreadyExists
 from domain.channel import Channel
-from domain.errors import IllegalTransition
+from domain.errors import IllegalTransition, SettlementIdReused
 from domain.peer_account import PeerAccount
 from domain.settlement import Settlement, SettlementStatus
 
 R = TypeVar("R")
 
-__all__ = ["FailureOutcome", "SettlementCommands"]
+__all__ = ["FailureOutcome", "SettlementCommands", "refuse_reused_id"]
 
 
 class SettlementCommands(AggregateStore):
@@ -159,7 +164,10 @@ class SettlementCommands(AggregateStore):
             if other_id is not None:
                 loaded.append(self.load(other_id, Settlement, copy=False))
             new = build(*loaded)
-            return (None, []) if new is None else (new.id, [*loaded, new])
+            if new is None:
+                return None, []
+            refuse_reused_id(self, new, loaded)
+            return new.id, [*loaded, new]
 
         return self._save_atomically(ids, attempt)
 
@@ -183,6 +191,34 @@ class SettlementCommands(AggregateStore):
             return command(channel, settlement, account), [channel, settlement, account]
 
         return self._save_atomically([channel_id, settlement_id, account_id], attempt)
+
+
+class DecidedOnChangedState(IntegrityError):
+    """A new settlement's id was found taken, but what it was decided on changed since it was
+    loaded: a conflicting writer, which `_save_atomically` meets by running again on fresh state."""
+
+    def __init__(self, settlement_id: UUID) -> None:
+        self.settlement_id = settlement_id
+        super().__init__(f"settlement {settlement_id} exists; decided on a state changed since")
+
+
+def refuse_reused_id(store: AggregateStore, new: Settlement, decided_on: list[Aggregate]) -> None:
+    """SettlementIdReused if a settlement of `new`'s id exists (its reservation, open or
+    finished, was made when it was created) and the aggregates `new` was decided on are still
+    as loaded. If another writer changed one of them meanwhile, the decision was made on stale
+    state: a conflicting writer, as the recorder reports one, so the attempt runs again on fresh
+    state. Two writers that both pass the check conflict on the new settlement's first event."""
+    if not store.exists(new.id):
+        return
+    if any(_changed_since_loaded(store, a) for a in decided_on):
+        raise DecidedOnChangedState(new.id)
+    raise SettlementIdReused(new.id)
+
+
+def _changed_since_loaded(store: AggregateStore, aggregate: Aggregate) -> bool:
+    """Another writer stored events after the version this (changed, unsaved) copy was loaded at."""
+    loaded = aggregate.version - len(aggregate.pending_events)
+    return bool(list(store.events.get(aggregate.id, gt=loaded, limit=1)))
 
 
 def _request_if_due(at: datetime, account: PeerAccount) -> Settlement | None:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import psycopg
 import pytest
@@ -266,12 +265,23 @@ def check_books(database_url: str, payee: dict[str, Any], payer: str, batches: i
     app = SettlementApp(env=postgres_env(database_url))
     try:
         account = app.peer_account("node-b", USD.code)
-        assert account.in_flight == 0 and len(account.settlements) == batches
+        assert account.in_flight == 0 and account.settlements == {}  # none open
+        reserved = [
+            (e.settlement_id, e.amount)
+            for e in app.history(account.id)
+            if type(e).__name__ == "SettlementReserved"
+        ]
+        applied = {
+            e.settlement_id
+            for e in app.history(account.id)
+            if type(e).__name__ == "SettlementApplied"
+        }
+        assert len(reserved) == account.settlement_sequence == batches
         settled = 0
         channel_ids = set()
-        for settlement_hex, (amount, state) in account.settlements.items():
-            assert state == "applied", (settlement_hex, state)
-            settlement = app.settlement(UUID(settlement_hex))
+        for settlement_id, amount in reserved:
+            assert settlement_id in applied, settlement_id
+            settlement = app.settlement(settlement_id)
             names = [type(e).__name__ for e in app.history(settlement.id)]
             assert names.count("Completed") == 1 and names.count("ProofSigned") == 1, names
             assert not {"Failed", "DeadLettered", "ChannelLost"} & set(names), names

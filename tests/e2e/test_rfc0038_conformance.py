@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
 import httpx
 import pytest
@@ -26,7 +25,7 @@ from application.engine_notices import MAX_RETRY_INTERVAL
 from application.engine_service import EngineTerms, SettlementEngine
 from bootstrap.http import HttpServer
 from devtools.dev_chain import deploy_rails
-from domain.peer_account import Direction, PacketEntry
+from domain.peer_account import Direction, PacketEntry, PeerAccount
 from domain.settlement import Settlement, SettlementStatus
 from entrypoints.http.api.app import create_app
 from entrypoints.http.api.auth import token_sha256
@@ -148,8 +147,11 @@ def _set_up(a: Side, b: Side) -> None:
 
 def _settlements(side: Side) -> list[Settlement]:
     app = side.node.node.app
+    account = app.peer_account("node-b", "USD")
     return [
-        app.settlement(UUID(hex_id)) for hex_id in app.peer_account("node-b", "USD").settlements
+        app.settlement(e.settlement_id)
+        for e in app.history(account.id)
+        if isinstance(e, PeerAccount.SettlementReserved)
     ]
 
 
@@ -223,9 +225,7 @@ def test_leftovers_finer_than_the_scale_settle_once_they_add_up(
         "scale": 6,
     }
     _pay(a)
-    [paid_1, paid_2] = sorted(
-        int(v[0]) for v in a.node.node.app.peer_account("node-b", "USD").settlements.values()
-    )
+    [paid_1, paid_2] = sorted(s.amount for s in _settlements(a))
     assert paid_1 + paid_2 == 2  # 20 at scale 7: nothing lost, nothing rounded
 
 

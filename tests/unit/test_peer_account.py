@@ -179,19 +179,22 @@ def test_reserve_apply_release_move_amounts_between_balances() -> None:
 
 
 def test_each_settlement_id_is_accepted_once() -> None:
+    """An open id is refused by the account; a finished one by the application (the account
+    forgets it: tests/unit/test_settlement_reservations.py)."""
     a = account()
     a.record_packets("b1", batch((OUT, 500)))
     sid = derive_id("settlement", "1")
     a.reserve(sid, 100)
-    a.apply(sid)
     a.collect_events()
     with pytest.raises(SettlementIdReused):
         a.reserve(sid, 100)
-    with pytest.raises(UnknownSettlement, match="applied"):
+    a.apply(sid)
+    a.collect_events()
+    with pytest.raises(UnknownSettlement, match="not open"):
         a.apply(sid)
-    with pytest.raises(UnknownSettlement, match="applied"):
+    with pytest.raises(UnknownSettlement, match="not open"):
         a.release(sid)
-    with pytest.raises(UnknownSettlement, match="unknown"):
+    with pytest.raises(UnknownSettlement, match="not open"):
         a.release(derive_id("settlement", "never"))
     assert a.collect_events() == []
 

@@ -1,10 +1,11 @@
 """PeerAccount still reads and writes the stored events recorded in `peer_account.json`.
 
 The fixture was written by the code before PeerAccount was split into mixins; a changed topic,
-field or state makes these tests fail. Three changes are deliberate (issue 14): the state no
+field or state makes these tests fail. Four changes are deliberate (issue 14): the state no
 longer keeps recorded batches nor received claim ids and fingerprints (`DROPPED_STATE`; old
-snapshots are upcast), and `PacketsRecorded` gained the optional `made_at` (`ADDED_OPTIONAL`;
-None for a batch recorded without one).
+snapshots are upcast), it keeps only open settlements with a count of all
+(`_open_settlements_only`), and `PacketsRecorded` gained the optional `made_at`
+(`ADDED_OPTIONAL`; None for a batch recorded without one).
 """
 
 from typing import Any
@@ -30,7 +31,22 @@ ADDED_OPTIONAL = {"made_at"}
 
 def _now(states: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The recorded states as the current code keeps them."""
-    return [{k: v for k, v in state.items() if k not in DROPPED_STATE} for state in states]
+    return [
+        _open_settlements_only({k: v for k, v in state.items() if k not in DROPPED_STATE})
+        for state in states
+    ]
+
+
+def _open_settlements_only(state: dict[str, Any]) -> dict[str, Any]:
+    """Every settlement ever reserved was kept; now the applied and released ones are only
+    counted."""
+    settlements = state["settlements"]
+    finished = ("applied", "released")
+    return {
+        **state,
+        "settlements": {k: v for k, v in settlements.items() if v[1] not in finished},
+        "settlements_started": len(settlements),
+    }
 
 
 def _unset_added(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
