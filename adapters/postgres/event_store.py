@@ -16,7 +16,8 @@ its size.
 
 Packet batches: the index rows of the batches a save records (`application.batch_index`) come
 with the events as the keyword `packet_batches` and are inserted after them, in the same
-transaction (`adapters.postgres.packet_batches`).
+transaction (`adapters.postgres.packet_batches`). So do a channel's observed logs and recorded
+transactions (`channel_logs`, `channel_transactions`; `adapters.postgres.channel_logs`).
 
 `PERSISTENCE_MODULE` names `EventStoreFactory` (see `application.event_store.postgres_env`).
 """
@@ -30,6 +31,7 @@ from eventsourcing import postgres as es_postgres
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import retry
 
+from adapters.postgres.channel_logs import PostgresChannelIndexes, insert_logs, write_transactions
 from adapters.postgres.packet_batches import PostgresBatchIndex, insert_rows
 
 SCHEMA_LOCK_KEY = 0x5E7720
@@ -73,6 +75,14 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
     def batch_index(self) -> PostgresBatchIndex:
         return PostgresBatchIndex(self.datastore)
 
+    @property
+    def channel_log_index(self) -> PostgresChannelIndexes:
+        return PostgresChannelIndexes(self.datastore)
+
+    @property
+    def channel_transaction_index(self) -> PostgresChannelIndexes:
+        return PostgresChannelIndexes(self.datastore)
+
     def create_table(self) -> None:
         relations = [self.events_table_name, self.notification_id_index_name]
         if already_set_up(self.datastore, relations, [self.stored_event_type_name]):
@@ -87,6 +97,8 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
         if not stored_events:
             return []
         packet_batches = kwargs.pop("packet_batches", ())
+        channel_logs = kwargs.pop("channel_logs", ())
+        channel_transactions = kwargs.pop("channel_transactions", None)
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._insert_events(curs, stored_events, **kwargs)
             # Locks the table (insert order = commit order, for followers), notifies, inserts.
@@ -94,6 +106,10 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
             ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
             if packet_batches:
                 insert_rows(curs, packet_batches)
+            if channel_logs:
+                insert_logs(curs, channel_logs)
+            if channel_transactions:
+                write_transactions(curs, channel_transactions)
             return ids
 
 

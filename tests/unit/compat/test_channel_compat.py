@@ -3,6 +3,11 @@
 `channel.json` was recorded (by `channel_recording.py`) from the code before `Channel` was split
 into mixins. A changed topic, a renamed or missing field, or a changed effect of an event on the
 channel's state fails one of these tests.
+
+One change is deliberate (issue 14): the state no longer keeps the observed logs nor the final
+transactions (confirmed or dropped), only a count of signed ones (`_now`); old snapshots are
+upcast (`Channel.upcast_v1_v2`), and the indexes that hold both now are tested in
+`tests/unit/test_channel_indexes.py` and `tests/integration/test_channel_indexes.py`.
 """
 
 from __future__ import annotations
@@ -29,6 +34,17 @@ from tests.unit.compat.channel_recording import (
 RECORDED: dict[str, Any] = json.loads(FIXTURE.read_text())
 AGGREGATES = RECORDED["aggregates"]
 ALL_EVENTS = [r for a in AGGREGATES for r in a["events"]]
+
+
+def _now(state: dict[str, Any]) -> dict[str, Any]:
+    """A recorded state as the current code keeps it."""
+    now = {k: v for k, v in state.items() if k != "observed_logs"}
+    transactions = state["transactions"]
+    now["transactions"] = {
+        h: tx for h, tx in transactions.items() if not tx["confirmed"] and not tx.get("dropped")
+    }
+    now["transactions_signed"] = len(transactions)
+    return now
 
 
 def test_the_aggregate_defines_exactly_the_recorded_event_topics() -> None:
@@ -69,11 +85,11 @@ def test_recorded_history_replays_to_the_recorded_state(
     aggregate: dict[str, Any], with_snapshots: bool
 ) -> None:
     channel = replay(aggregate, with_snapshots=with_snapshots)
-    assert state_of(channel) == aggregate["state"]
+    assert state_of(channel) == _now(aggregate["state"])
 
 
 @pytest.mark.parametrize("aggregate", [a for a in AGGREGATES if a["snapshots"]])
-def test_a_recorded_snapshot_equals_the_events_replayed_to_its_version(
+def test_a_recorded_snapshot_is_upcast_to_the_events_replayed_to_its_version(
     aggregate: dict[str, Any],
 ) -> None:
     app = AggregateStore()
@@ -104,7 +120,7 @@ def test_the_same_commands_record_the_same_events_today() -> None:
                 json.loads(old["state"])
             )
         assert _without_time(state_of(app.load(aggregate_id, Channel))) == _without_time(
-            aggregate["state"]
+            _now(aggregate["state"])
         )
 
 
