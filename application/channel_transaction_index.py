@@ -138,6 +138,8 @@ class InMemoryTransactionIndex:
             self._rows[(row.channel_id, row.tx_hash)] = row
         for outcome in changes.outcomes:
             key = (outcome.channel_id, outcome.tx_hash)
-            row = self._rows.get(key)
-            if row is not None:  # (an UPDATE of no row changes nothing either)
-                self._rows[key] = replace(row, succeeded=outcome.succeeded, dropped=outcome.dropped)
+            found = self._rows.get(key)
+            if found is not None:  # (an UPDATE of no row changes nothing either)
+                self._rows[key] = replace(
+                    found, succeeded=outcome.succeeded, dropped=outcome.dropped
+                )

@@ -30,8 +30,13 @@ _SET_OUTCOME = (
     "UPDATE channel_transactions SET succeeded = %s, dropped = %s"
     " WHERE channel_id = %s AND tx_hash = %s"
 )
-_COLUMNS = "channel_id, tx_hash, purpose, raw_transaction, sender, nonce, signed_version,"
-_COLUMNS += " succeeded, dropped"
+_SELECT_ONE = (
+    "SELECT channel_id, tx_hash, purpose, raw_transaction, sender, nonce, signed_version,"
+    " succeeded, dropped FROM channel_transactions WHERE channel_id = %s AND "
+)
+_FIND = _SELECT_ONE + "tx_hash = %s"
+_SUCCEEDED_FOR = _SELECT_ONE + "purpose = %s AND succeeded ORDER BY signed_version DESC LIMIT 1"
+_OF_CHANNEL = _SELECT_ONE + "true ORDER BY signed_version"
 
 
 def insert_logs(curs: Cursor[Any], rows: Sequence[LogRow]) -> None:
@@ -89,27 +94,17 @@ class PostgresChannelIndexes:
         return found is not None
 
     def find(self, channel_id: UUID, tx_hash: str) -> TransactionRow | None:
-        return self._one("tx_hash = %s", (channel_id, tx_hash))
+        found = self._select(_FIND, (channel_id, tx_hash))
+        return _row(found[0]) if found else None
 
     def succeeded_for(self, channel_id: UUID, purpose: str) -> TransactionRow | None:
-        return self._one("purpose = %s AND succeeded", (channel_id, purpose))
+        """The latest signed transaction for `purpose` that succeeded."""
+        found = self._select(_SUCCEEDED_FOR, (channel_id, purpose))
+        return _row(found[0]) if found else None
 
     def of_channel(self, channel_id: UUID) -> list[TransactionRow]:
-        with self.datastore.get_connection() as conn:
-            found = conn.execute(
-                f"SELECT {_COLUMNS} FROM channel_transactions WHERE channel_id = %s"  # nosec B608
-                " ORDER BY signed_version",
-                (channel_id,),
-            ).fetchall()
-        return [_row(r) for r in found]
+        return [_row(r) for r in self._select(_OF_CHANNEL, (channel_id,))]
 
-    def _one(self, condition: str, params: tuple[Any, ...]) -> TransactionRow | None:
-        """The latest signed row of the channel (first param) matching `condition` (a constant
-        of this module, never input)."""
+    def _select(self, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
         with self.datastore.get_connection() as conn:
-            found = conn.execute(
-                f"SELECT {_COLUMNS} FROM channel_transactions"  # nosec B608
-                f" WHERE channel_id = %s AND {condition} ORDER BY signed_version DESC LIMIT 1",
-                params,
-            ).fetchone()
-        return None if found is None else _row(found)
+            return conn.execute(query, params).fetchall()

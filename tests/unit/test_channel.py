@@ -28,9 +28,9 @@ def test_lifecycle_open_close_settle() -> None:
     c.observe_opened(7, "0xa1", 0)
     assert (c.state, c.onchain_id) == (ChannelState.OPENED, 7)
     c.observe_closed(THEIRS, "0xb1", 3)
-    assert c.state == ChannelState.CLOSED
+    assert c.state is ChannelState.CLOSED  # type: ignore[comparison-overlap]  # mypy narrowed it
     c.observe_settled(10, 20, "0xc1", 0)
-    assert c.state == ChannelState.SETTLED
+    assert c.state is ChannelState.SETTLED
     names = [type(e).__name__ for e in c.collect_events()]
     assert names == ["Opened", "Closed", "Settled"]
 
