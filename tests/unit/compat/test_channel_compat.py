@@ -7,7 +7,7 @@ channel's state fails one of these tests.
 One change is deliberate (issue 14): the state no longer keeps the observed logs nor the final
 transactions (confirmed or dropped), only a count of signed ones (`_now`); old snapshots are
 upcast (`Channel.upcast_v1_v2`), and the indexes that hold both now are tested in
-`tests/unit/test_channel_indexes.py` and `tests/integration/test_channel_indexes.py`.
+`tests/unit/test_channel_indexes.py` and `tests/integration/test_channel_indexes_postgres.py`.
 """
 
 from __future__ import annotations
