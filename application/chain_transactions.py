@@ -84,7 +84,7 @@ class ChainTransactions:
     def _recorded(
         self, channel_id: UUID, rail: ChainRail, purpose: str
     ) -> SignedChainTransaction | None:
-        live = self.app.channel(channel_id).live_transaction(purpose)
+        live = self.app.live_transaction(channel_id, purpose)
         if live is None:
             return None
         tx_hash, tx = live

@@ -101,7 +101,7 @@ class ChannelOpening:
         channel = self.app.channel(channel_id)
         if channel.state != ChannelState.OPEN_REQUESTED:
             return None
-        sent = channel.live_transaction("open") is not None
+        sent = self.app.live_transaction(channel_id, "open") is not None
         if not sent and self._adopt(channel_id, rail):
             return None
         if not sent:

@@ -2,7 +2,8 @@
 
 OpenRequested -> Opened -> Closed -> Settled, with Failed for an open that never happened
 (cooperative settlement goes from Opened straight to Settled). Deposits are monotonic totals.
-Facts observed on chain are recorded once per (transaction hash, log index).
+Facts observed on chain are recorded once per (transaction hash, log index): the application
+checks its index of observed logs, written with the events, so the state does not keep them.
 
 The aggregate is put together from parts in sibling modules, each a mixin whose events keep the
 topic `domain.channel:Channel.<Name>` (see their docstrings): facts observed on chain
@@ -29,6 +30,22 @@ __all__ = ["Channel", "ChannelState", "ProofVerdict", "log_key"]
 
 
 class Channel(ChainFacts, BalanceProofs, ChainTransactions, Aggregate):  # Aggregate last
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot taken before issue 14: `observed_logs` (every log ever recorded) is
+        dropped, as are the final transactions (confirmed or dropped); the index tables hold
+        both (migration 0095). The count of signed transactions is what `transactions` held."""
+        state.pop("observed_logs", None)
+        transactions = state.get("transactions", {})
+        state["transactions_signed"] = len(transactions)
+        state["transactions"] = {
+            tx_hash: tx
+            for tx_hash, tx in transactions.items()
+            if not tx.get("confirmed") and not tx.get("dropped")
+        }
+
     @staticmethod
     def create_id(channel_key: str) -> UUID:
         return derive_id("channel", channel_key)
@@ -79,9 +96,10 @@ class Channel(ChainFacts, BalanceProofs, ChainTransactions, Aggregate):  # Aggre
         self.partner_nonce = 0
         self.partner_transferred = 0
         self.partner_signature = ""
-        self.observed_logs: dict[str, int] = {}  # a dict, not a set: snapshots are JSON
-        # tx hash -> {purpose, raw_transaction, sender, nonce, confirmed, succeeded}
+        # tx hash -> {purpose, raw_transaction, sender, nonce, confirmed, succeeded}: only the
+        # transactions not final yet (see `channel_transactions`), and how many were ever signed.
         self.transactions: dict[str, dict[str, Any]] = {}
+        self.transactions_signed = 0
         self.failure_reason: str | None = None
         self.abandoned_reason: str | None = None
 

@@ -1,6 +1,8 @@
 """The channel's facts observed on chain: opened, deposits, closed, settled (with the payouts)
-and the closer's proof updated during the challenge. Each log is recorded once, keyed by
-(transaction hash, log index), so a watcher that reads a block again records nothing.
+and the closer's proof updated during the challenge. Each event carries the (transaction hash,
+log index) of its log; that a log is recorded once is the application's check, against its index
+of observed logs (`application.channel_log_index`), not state kept here: the set of every log
+ever seen would grow the channel's snapshots for good (issue 14).
 
 A part of `domain.channel.Channel`, mixed into it. It is a plain class, not an Aggregate, and its
 events apply themselves (no `@event`): the aggregate redefines every event class of its direct
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 from eventsourcing.domain import Aggregate
 
 from domain.address import Address
-from domain.channel_state import ChannelState, log_key
+from domain.channel_state import ChannelState
 from domain.errors import DepositDecreased, IllegalTransition, InvalidBalanceProof
 from domain.money import check_amount
 
@@ -36,12 +38,8 @@ class ChainFacts(_Base):
         partner_address: str
         our_deposit: int
         partner_deposit: int
-        observed_logs: dict[str, int]
 
         def _require(self, state: ChannelState, command: str) -> None: ...
-
-    def has_observed(self, tx_hash: str, log_index: int) -> bool:
-        return log_key(tx_hash, log_index) in self.observed_logs
 
     class Opened(Aggregate.Event):
         onchain_id: int
@@ -51,14 +49,10 @@ class ChainFacts(_Base):
         def apply(self, channel: Channel) -> None:
             channel.state = ChannelState.OPENED
             channel.onchain_id = self.onchain_id
-            channel.observed_logs[log_key(self.tx_hash, self.log_index)] = 1
 
-    def observe_opened(self, onchain_id: int, tx_hash: str, log_index: int) -> bool:
-        if self.has_observed(tx_hash, log_index):
-            return False
+    def observe_opened(self, onchain_id: int, tx_hash: str, log_index: int) -> None:
         self._require(ChannelState.OPEN_REQUESTED, "observe an open")
         self.trigger_event(self.Opened, onchain_id=onchain_id, tx_hash=tx_hash, log_index=log_index)
-        return True
 
     class DepositObserved(Aggregate.Event):
         participant: str
@@ -71,13 +65,10 @@ class ChainFacts(_Base):
                 channel.our_deposit = self.total_deposit
             else:
                 channel.partner_deposit = self.total_deposit
-            channel.observed_logs[log_key(self.tx_hash, self.log_index)] = 1
 
     def observe_deposit(
         self, participant: str, total_deposit: int, tx_hash: str, log_index: int
-    ) -> bool:
-        if self.has_observed(tx_hash, log_index):
-            return False
+    ) -> None:
         self._require(ChannelState.OPENED, "observe a deposit")
         who = Address(participant, "participant")
         ours = who == Address(self.our_address)
@@ -93,7 +84,6 @@ class ChainFacts(_Base):
             tx_hash=tx_hash,
             log_index=log_index,
         )
-        return True
 
     class Closed(Aggregate.Event):
         closing_participant: str
@@ -102,11 +92,8 @@ class ChainFacts(_Base):
 
         def apply(self, channel: Channel) -> None:
             channel.state = ChannelState.CLOSED
-            channel.observed_logs[log_key(self.tx_hash, self.log_index)] = 1
 
-    def observe_closed(self, closing_participant: str, tx_hash: str, log_index: int) -> bool:
-        if self.has_observed(tx_hash, log_index):
-            return False
+    def observe_closed(self, closing_participant: str, tx_hash: str, log_index: int) -> None:
         self._require(ChannelState.OPENED, "observe a close")
         self.trigger_event(
             self.Closed,
@@ -114,7 +101,6 @@ class ChainFacts(_Base):
             tx_hash=tx_hash,
             log_index=log_index,
         )
-        return True
 
     class Settled(Aggregate.Event):
         our_amount: int
@@ -124,13 +110,10 @@ class ChainFacts(_Base):
 
         def apply(self, channel: Channel) -> None:
             channel.state = ChannelState.SETTLED
-            channel.observed_logs[log_key(self.tx_hash, self.log_index)] = 1
 
     def observe_settled(
         self, our_amount: int, partner_amount: int, tx_hash: str, log_index: int
-    ) -> bool:
-        if self.has_observed(tx_hash, log_index):
-            return False
+    ) -> None:
         if self.state not in (ChannelState.OPENED, ChannelState.CLOSED):
             raise IllegalTransition("Channel", self.id, self.state.value, "observe a settlement")
         self.trigger_event(
@@ -140,7 +123,6 @@ class ChainFacts(_Base):
             tx_hash=tx_hash,
             log_index=log_index,
         )
-        return True
 
     def observe_payout(
         self,
@@ -149,13 +131,13 @@ class ChainFacts(_Base):
         participant2_amount: int,
         tx_hash: str,
         log_index: int,
-    ) -> bool:
+    ) -> None:
         """The chain's ChannelSettled, which lists the payouts in the contract's order."""
         first_is_us = Address(participant1, "participant1") == Address(self.our_address)
         ours, theirs = (participant1_amount, participant2_amount)
         if not first_is_us:
             ours, theirs = theirs, ours
-        return self.observe_settled(ours, theirs, tx_hash, log_index)
+        self.observe_settled(ours, theirs, tx_hash, log_index)
 
     class CloserProofUpdated(Aggregate.Event):
         closing_participant: str
@@ -165,7 +147,7 @@ class ChainFacts(_Base):
         log_index: int
 
         def apply(self, channel: Channel) -> None:
-            channel.observed_logs[log_key(self.tx_hash, self.log_index)] = 1
+            """Nothing to change: the log is recorded in the index, with the event."""
 
     def observe_closer_proof_updated(
         self,
@@ -174,10 +156,8 @@ class ChainFacts(_Base):
         transferred_amount: int,
         tx_hash: str,
         log_index: int,
-    ) -> bool:
+    ) -> None:
         """The non-closing side put the closer's newer proof on chain during the challenge."""
-        if self.has_observed(tx_hash, log_index):
-            return False
         if self.state not in (ChannelState.CLOSED, ChannelState.SETTLED):
             # Settled first is possible: our settle's receipt is recorded before the watcher
             # reaches the update's log.
@@ -190,4 +170,3 @@ class ChainFacts(_Base):
             tx_hash=tx_hash,
             log_index=log_index,
         )
-        return True

@@ -14,10 +14,11 @@ sides wait forever. Here the same statements (lock the table, notify, insert) ru
 statements in one transaction; psycopg then flushes a request whole before it waits, whatever
 its size.
 
-Packet batches and received claims: the index rows of the batches a save records
-(`application.batch_index`) and of the claims it credits (`application.claim_index`) come with
-the events as the keywords `packet_batches` and `received_claims` and are inserted after them,
-in the same transaction (`adapters.postgres.packet_batches`, `adapters.postgres.received_claims`).
+Idempotency rows: the index rows of the batches a save records (`application.batch_index`), of
+the claims it credits (`application.claim_index`), and a channel's observed logs and recorded
+transactions come with the events as the keywords `packet_batches`, `received_claims`,
+`channel_logs` and `channel_transactions`, and are inserted after them, in the same transaction
+(`adapters.postgres.packet_batches`, `.received_claims`, `.channel_logs`).
 
 `PERSISTENCE_MODULE` names `EventStoreFactory` (see `application.event_store.postgres_env`).
 """
@@ -32,6 +33,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError, StoredEv
 from eventsourcing.utils import retry
 
 from adapters.postgres import received_claims
+from adapters.postgres.channel_logs import PostgresChannelIndexes, insert_logs, write_transactions
 from adapters.postgres.packet_batches import PostgresBatchIndex, insert_rows
 
 SCHEMA_LOCK_KEY = 0x5E7720
@@ -79,6 +81,14 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
     def received_claim_index(self) -> received_claims.PostgresReceivedClaimIndex:
         return received_claims.PostgresReceivedClaimIndex(self.datastore, self.events_table_name)
 
+    @property
+    def channel_log_index(self) -> PostgresChannelIndexes:
+        return PostgresChannelIndexes(self.datastore)
+
+    @property
+    def channel_transaction_index(self) -> PostgresChannelIndexes:
+        return PostgresChannelIndexes(self.datastore)
+
     def create_table(self) -> None:
         relations = [self.events_table_name, self.notification_id_index_name]
         if already_set_up(self.datastore, relations, [self.stored_event_type_name]):
@@ -94,6 +104,8 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
             return []
         packet_batches = kwargs.pop("packet_batches", ())
         claims = kwargs.pop("received_claims", ())
+        channel_logs = kwargs.pop("channel_logs", ())
+        channel_transactions = kwargs.pop("channel_transactions", None)
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._insert_events(curs, stored_events, **kwargs)
             # Locks the table (insert order = commit order, for followers), notifies, inserts.
@@ -103,6 +115,10 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
                 insert_rows(curs, packet_batches)
             if claims:
                 received_claims.insert_rows(curs, claims)
+            if channel_logs:
+                insert_logs(curs, channel_logs)
+            if channel_transactions:
+                write_transactions(curs, channel_transactions)
             return ids
 
 

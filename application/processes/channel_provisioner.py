@@ -80,5 +80,5 @@ class ChannelProvisioner(Projection):
 
     def _record_failure(self, channel_id: UUID, reason: str) -> None:
         channel = self.app.load(channel_id, Channel)
-        if channel.state == ChannelState.OPEN_REQUESTED and not channel.transactions:
+        if channel.state == ChannelState.OPEN_REQUESTED and channel.transactions_signed == 0:
             self.app.fail_channel_open(channel_id, reason[:500])

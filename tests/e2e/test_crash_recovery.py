@@ -30,7 +30,6 @@ from bootstrap.replay import replay
 from bootstrap.settings import Settings
 from bootstrap.settlement import build_settlement_process
 from devtools.dev_chain import deploy_rails, fund_participant
-from domain.channel import Channel
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
 from tests.support.node_process import NodeProcess, node_environment, wait_until
@@ -184,8 +183,7 @@ def check_exactly_once(
         assert settlement_events.count("ProofSigned") == 1
         channel_id = app.settlement(UUID(settlement_hex)).channel_id
         assert channel_id is not None
-        channel = app.load(channel_id, Channel)
-        recorded = [tx for tx in channel.transactions.values()]
+        recorded = [tx.as_recorded() for tx in app.recorded_transactions(channel_id)]
         assert all(tx["confirmed"] and tx["succeeded"] for tx in recorded)
         # Every transaction the payer's key ever sent is one it recorded: none built twice.
         sent = web3.eth.get_transaction_count(Web3.to_checksum_address(payer)) - sent_before

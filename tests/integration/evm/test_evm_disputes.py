@@ -133,9 +133,9 @@ def test_a_contest_recorded_before_a_crash_is_sent_with_its_recorded_bytes(
     # The node dies here: recorded, never broadcast. After the restart:
     assert us.process.answer_disputes() == 1
     assert web3.eth.get_transaction_receipt(signed.tx_hash)["status"] == 1  # type: ignore[arg-type]
-    channel = us.node.app.channel(channel_id)
-    contests = [tx for tx in channel.transactions.values() if tx["purpose"] == purpose]
-    assert len(contests) == 1 and contests[0]["succeeded"] is True
+    recorded = us.node.app.recorded_transactions(channel_id)
+    contests = [tx for tx in recorded if tx.purpose == purpose]
+    assert len(contests) == 1 and contests[0].succeeded is True
     assert rail.network.participant(held.onchain_id, _partner.signer.address).nonce == 2
 
 

@@ -57,8 +57,8 @@ def test_a_transaction_whose_nonce_was_taken_is_dropped_and_start_up_goes_on(
     rail.network.execute(other)  # type: ignore[attr-defined]
 
     assert us.process.channels.resume_transactions() == 1  # does not raise: start-up goes on
-    recorded = us.node.app.channel(channel.id).transactions[lost.tx_hash]
-    assert recorded["dropped"] is True and recorded["succeeded"] is False
+    [recorded] = us.node.app.recorded_transactions(channel.id)
+    assert (recorded.tx_hash, recorded.dropped, recorded.succeeded) == (lost.tx_hash, True, False)
     assert web3.eth.get_transaction_count(sender.signer.address) == other.nonce + 1
     assert us.process.channels.resume_transactions() == 0  # never sent again
 

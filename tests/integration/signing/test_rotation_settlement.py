@@ -184,4 +184,4 @@ def _receivable(node: TestNode, peer: str) -> int:
 
 
 def _transactions(node: TestNode, channel_id: UUID) -> list[dict[str, object]]:
-    return list(node.node.app.channel(channel_id).transactions.values())
+    return [tx.as_recorded() for tx in node.node.app.recorded_transactions(channel_id)]

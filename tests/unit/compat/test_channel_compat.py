@@ -3,6 +3,11 @@
 `channel.json` was recorded (by `channel_recording.py`) from the code before `Channel` was split
 into mixins. A changed topic, a renamed or missing field, or a changed effect of an event on the
 channel's state fails one of these tests.
+
+One change is deliberate (issue 14): the state no longer keeps the observed logs nor the final
+transactions (confirmed or dropped), only a count of signed ones (`_now`); old snapshots are
+upcast (`Channel.upcast_v1_v2`), and the indexes that hold both now are tested in
+`tests/unit/test_channel_indexes.py` and `tests/integration/test_channel_indexes_postgres.py`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,17 @@ AGGREGATES = RECORDED["aggregates"]
 ALL_EVENTS = [r for a in AGGREGATES for r in a["events"]]
 
 
+def _now(state: dict[str, Any]) -> dict[str, Any]:
+    """A recorded state as the current code keeps it."""
+    now = {k: v for k, v in state.items() if k != "observed_logs"}
+    transactions = state["transactions"]
+    now["transactions"] = {
+        h: tx for h, tx in transactions.items() if not tx["confirmed"] and not tx.get("dropped")
+    }
+    now["transactions_signed"] = len(transactions)
+    return now
+
+
 def test_the_aggregate_defines_exactly_the_recorded_event_topics() -> None:
     assert event_topics() == RECORDED["topics"]
 
@@ -54,7 +70,7 @@ def test_each_stored_event_resolves_to_the_same_class_with_the_same_fields(
     event = decoded(app, record)
     assert isinstance(event, Channel.Event)
     assert type(event) is getattr(Channel, record["topic"].split(".")[-1])
-    fields = {f.name for f in dataclasses.fields(event)}  # type: ignore[arg-type]
+    fields = {f.name for f in dataclasses.fields(event)}
     state = json.loads(record["state"])
     assert fields == set(state) | {"originator_id", "originator_version"}
     # Built afresh from its fields, the event is stored exactly as it was.
@@ -69,11 +85,11 @@ def test_recorded_history_replays_to_the_recorded_state(
     aggregate: dict[str, Any], with_snapshots: bool
 ) -> None:
     channel = replay(aggregate, with_snapshots=with_snapshots)
-    assert state_of(channel) == aggregate["state"]
+    assert state_of(channel) == _now(aggregate["state"])
 
 
 @pytest.mark.parametrize("aggregate", [a for a in AGGREGATES if a["snapshots"]])
-def test_a_recorded_snapshot_equals_the_events_replayed_to_its_version(
+def test_a_recorded_snapshot_is_upcast_to_the_events_replayed_to_its_version(
     aggregate: dict[str, Any],
 ) -> None:
     app = AggregateStore()
@@ -82,7 +98,9 @@ def test_a_recorded_snapshot_equals_the_events_replayed_to_its_version(
         snapshot = app.mapper.to_domain_event(stored(record))
         from_snapshot = snapshot.mutate(None)  # type: ignore[attr-defined]
         assert isinstance(from_snapshot, Channel)
-        at_version = app.repository.get(UUID(aggregate["id"]), version=record["originator_version"])
+        at_version: Channel = app.repository.get(
+            UUID(aggregate["id"]), version=record["originator_version"]
+        )
         assert state_of(from_snapshot) == state_of(at_version)
 
 
@@ -92,19 +110,17 @@ def test_the_same_commands_record_the_same_events_today() -> None:
     assert [str(i) for i in ids] == [a["id"] for a in AGGREGATES]
     for aggregate_id, aggregate in zip(ids, AGGREGATES, strict=True):
         now = [
-            {"topic": s.topic, "originator_version": s.originator_version, "state": s.state}
+            (s.topic, s.originator_version, s.state)
             for s in app.recorder.select_events(aggregate_id)
         ]
         then = aggregate["events"]
-        assert [(e["topic"], e["originator_version"]) for e in now] == [
+        assert [(topic, version) for topic, version, _ in now] == [
             (e["topic"], e["originator_version"]) for e in then
         ]
-        for new, old in zip(now, then, strict=True):
-            assert _without_time(json.loads(new["state"])) == _without_time(
-                json.loads(old["state"])
-            )
+        for (_, _, new), old in zip(now, then, strict=True):
+            assert _without_time(json.loads(new)) == _without_time(json.loads(old["state"]))
         assert _without_time(state_of(app.load(aggregate_id, Channel))) == _without_time(
-            aggregate["state"]
+            _now(aggregate["state"])
         )
 
 

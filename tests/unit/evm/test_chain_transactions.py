@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 import pytest
@@ -66,7 +66,7 @@ class FakeChain:
 
     def broadcast(self, signed: SignedChainTransaction) -> None:
         assert self.channel_id is not None
-        recorded = self.app.channel(self.channel_id).transactions
+        recorded = recorded_transactions(self.app, self.channel_id)
         assert signed.tx_hash in recorded, "broadcast before it was recorded"
         if signed.tx_hash in self.nonce_taken:
             raise NonceLost(f"nonce too low: {signed.nonce}")
@@ -77,6 +77,11 @@ class FakeChain:
 
     def explain_failure(self, tx_hash: str, block_number: int) -> Exception:
         return Refused(tx_hash)
+
+
+def recorded_transactions(app: SettlementApp, channel_id: UUID) -> dict[str, dict[str, Any]]:
+    """Every transaction recorded for the channel, final ones included (the index's)."""
+    return {row.tx_hash: row.as_recorded() for row in app.recorded_transactions(channel_id)}
 
 
 class FakeNetwork:
@@ -125,7 +130,7 @@ def test_a_transaction_is_recorded_then_sent_and_a_repeat_resends_the_recorded_b
     again = sender.send_or_resume(channel_id, rail, "open", prepare)
     assert len(made) == 1  # the second call built nothing new
     assert chain.sent == ["0xopen1", "0xopen1"] and first.tx_hash == again.tx_hash
-    assert app.channel(channel_id).transactions["0xopen1"]["confirmed"] is True
+    assert recorded_transactions(app, channel_id)["0xopen1"]["confirmed"] is True
 
 
 def test_a_transaction_that_lost_its_nonce_is_dropped_and_its_purpose_sent_anew(
@@ -136,7 +141,7 @@ def test_a_transaction_that_lost_its_nonce_is_dropped_and_its_purpose_sent_anew(
     chain.nonce_taken = {"0xopen1"}
     receipt = sender.send_or_resume(channel_id, rail, "open", prepare)
     assert receipt.tx_hash == "0xopen2" and chain.sent == ["0xopen2"]
-    txs = app.channel(channel_id).transactions
+    txs = recorded_transactions(app, channel_id)
     assert txs["0xopen1"]["dropped"] is True and txs["0xopen2"]["succeeded"] is True
     names = [type(e).__name__ for e in app.history(channel_id)]
     assert names.count("TransactionDropped") == 1
@@ -154,7 +159,7 @@ def test_start_up_drops_a_recorded_transaction_whose_nonce_was_taken_and_does_no
     assert chain.sent == ["0xb"]  # the dropped one is never sent again
     channel = app.channel(channel_id)
     assert channel.unconfirmed_transactions() == []
-    assert channel.live_transaction("open") is None  # the next open signs a new transaction
+    assert app.live_transaction(channel_id, "open") is None  # the next open signs a new one
     assert sender.resume_all() == 0  # a second start has nothing left to resume
 
 
@@ -166,6 +171,6 @@ def test_a_reverted_transaction_raises_the_reason_and_is_recorded_failed(
     chain.reverts = {"0xsettle1"}
     with pytest.raises(Refused):
         sender.send_or_resume(channel_id, rail, "settle", prepare)
-    assert app.channel(channel_id).transactions["0xsettle1"]["succeeded"] is False
+    assert recorded_transactions(app, channel_id)["0xsettle1"]["succeeded"] is False
     sender.send_or_resume(channel_id, rail, "settle", prepare)
     assert len(made) == 2  # a failed one is not resumed: a new one is signed
