@@ -75,6 +75,7 @@ def fill(url: str, events: int, per_account: int) -> int:
             (template,),
         )
         conn.commit()
+        conn.autocommit = True
         conn.execute(f"VACUUM ANALYZE {EVENTS_TABLE}")
     return accounts
 
