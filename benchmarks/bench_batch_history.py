@@ -1,7 +1,8 @@
 """One peer, single-packet batches: does the cost of a batch stay flat as the account's history
 grows (issue 14)? Prints the rate of the first and last 10,000 batches, their ratio, and the
 account's newest snapshot size early and at the end (batch ids are kept in `packet_batches`, not
-in the account, so the snapshot should not grow).
+in the account, so the snapshot should not grow), and the cold load of the account at the end: a
+fresh application (empty cache) loading it, median and worst of --cold-loads.
 
     python -m benchmarks.bench_batch_history [--batches 100000] [--window 10000]
 """
@@ -25,10 +26,24 @@ def newest_snapshot_bytes(app: SettlementApp, peer: str) -> int:
     return len(snapshots[0].state) if snapshots else 0
 
 
+def cold_load_seconds(url: str, peer: str) -> float:
+    """Seconds for a new application (nothing cached) to load the account: the newest snapshot
+    and the events after it."""
+    app = SettlementApp(env=postgres_env(url))
+    try:
+        app.recorder.max_notification_id()  # connect first: the pool's start is not the load
+        start = time.perf_counter()
+        app.peer_account(peer, "USD")
+        return time.perf_counter() - start
+    finally:
+        app.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batches", type=int, default=100_000)
     parser.add_argument("--window", type=int, default=10_000)
+    parser.add_argument("--cold-loads", type=int, default=5)
     args = parser.parse_args()
     with benchmark_database("bench_batch_history") as url:
         app = SettlementApp(env=postgres_env(url))
@@ -51,6 +66,11 @@ def main() -> None:
         print(f"newest snapshot after {args.window}: {early_snapshot} bytes")
         print(f"newest snapshot after {args.batches}: {newest_snapshot_bytes(app, 'solo')} bytes")
         app.close()
+        loads = sorted(cold_load_seconds(url, "solo") for _ in range(args.cold_loads))
+        print(
+            f"cold load of the account (fresh app): median {loads[len(loads) // 2] * 1000:.1f} ms,"
+            f" worst {loads[-1] * 1000:.1f} ms over {len(loads)}"
+        )
 
 
 if __name__ == "__main__":
