@@ -1,15 +1,14 @@
 """Claims between nodes: verifying and crediting a peer's (delivering ours is in
-`application.claims_delivery`, re-exported here).
-
-A claim is the signed balance proof of a settlement, sent to the peer's node. The receiver
-checks what does not change under it: the sender is the registered peer at the account's scale,
-the chain and token network are ours, the channel is known (syncing the chain once if it is not
-yet) and with the sender, the proof is one the contract would take and is signed by the partner.
-Then one atomic save records the proof on the Channel and credits the increase it makes on the
-PeerAccount, decided on the state being saved (`application.claims_credit`). A stale proof is
-recorded as a suspected double spend and, when configured, pauses the peer. A paused peer's new
-claims are refused before any check that costs (`paused`, the pause's reason in the answer);
-every refusal is reported to the refusal observer (`application.claim_refusals`).
+`application.claims_delivery`, re-exported here). A claim is the signed balance proof of a
+settlement, sent to the peer's node. The receiver checks what does not change under it: the sender
+is the registered peer at the account's scale, the chain and token network are ours, the channel is
+known (syncing the chain once if it is not yet) and with the sender, the proof is one the contract
+would take and is signed by the partner. Then one atomic save records the proof on the Channel and
+credits the increase it makes on the PeerAccount, decided on the state being saved
+(`application.claims_credit`). A stale proof is recorded as a suspected double spend and, when
+configured, pauses the peer. A paused peer's new claims are refused before any check that costs
+(`paused`, the pause's reason in the answer); every refusal is reported to the refusal observer
+(`application.claim_refusals`).
 """
 
 from __future__ import annotations

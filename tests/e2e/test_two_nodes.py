@@ -194,6 +194,12 @@ def test_two_node_processes_settle_and_agree_to_the_unit(
         assert completed == len(settlements)  # counted from the events while the node ran
         assert metrics.get("settle_settlement_duration_seconds_count", 0.0) == len(settlements)
         assert metrics.get('settle_packets_recorded_total{asset="USD",direction="outgoing"}') == 15
+        # Each of the 3 batches posted a transfer at least, by the node or (exists) before it.
+        posted = [
+            metrics.get(f'settle_ledger_postings_total{{result="{r}"}}', 0.0)
+            for r in ("created", "exists")
+        ]
+        assert sum(posted) >= 3
         for name, op in ops.items():  # each node's publisher catches up with its history
             wait_until(lambda o=op: o("kafka", "status")["lag"] == 0, 60, "kafka", nodes[name])
         stored = {name: stored_positions(op, tmp_path / name) for name, op in ops.items()}
