@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from adapters.connector.client import ConnectorClient
 from adapters.postgres.idempotency import PostgresIdempotencyStore
 from application.engine_claims import ClaimMessages, MessageClaimDelivery
 from application.engine_messages import SettlementInfoMessages
@@ -60,6 +59,9 @@ def build_engine(
     api = SettlementEngine(node.app, PostgresIdempotencyStore(node.pool), terms, clock, messages)
     notifier = None
     if settings.connector_url:
+        # Imported here: its HTTP client (httpx) is needed only with a connector to tell.
+        from adapters.connector.client import ConnectorClient
+
         token = settings.connector_token.get_secret_value() if settings.connector_token else None
         client = ConnectorClient(settings.connector_url, token=token)
         notifier = ConnectorNotifier(node.app, node.pool, client, clock)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from adapters.kafka.producer import KafkaMessageProducer
+from typing import TYPE_CHECKING
+
 from bootstrap.node import Node
 from projections.kafka_publisher import KafkaPublisher
 from projections.runner import ProjectionRunner
 
+if TYPE_CHECKING:
+    from adapters.kafka.producer import KafkaMessageProducer
+
 
 def publisher_runner(node: Node) -> tuple[ProjectionRunner, KafkaMessageProducer]:
-    """The publisher's runner and the producer it sends through (close both)."""
+    """The publisher's runner and the producer it sends through (close both). The Kafka client
+    is imported here, so a node with Kafka disabled never loads it."""
+    from adapters.kafka.producer import KafkaMessageProducer
+
     settings = node.settings
     producer = KafkaMessageProducer(settings.kafka)
     publisher = KafkaPublisher(

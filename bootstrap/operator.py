@@ -17,10 +17,7 @@ from uuid import UUID
 
 from psycopg.rows import tuple_row
 
-from adapters.evm.chains import ChainMismatch, connect_rpc
-from adapters.evm.errors import EvmError
 from adapters.postgres.leadership import LeaderLock
-from adapters.signing.node_keys import load_node_keys
 from application.app import SettlementApp
 from application.chain_ports import OnchainChannelState
 from application.rails.config import RailConfig
@@ -28,7 +25,7 @@ from application.rails.errors import UnknownRail
 from application.rails.registry import ChainRail, ChannelKeyNotLoaded
 from application.store import NotFound
 from bootstrap.node import Node
-from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
+from bootstrap.settlement import SettlementProcess, build_settlement_process
 from domain.address import Address
 from domain.channel import Channel, ChannelState
 from entrypoints.http.api.node_operations import (
@@ -59,6 +56,10 @@ def settlement_process_for(
     `settle run` loads them); the channel's rail signs with the key of its `our_address`,
     refused up front (SignerUnavailable) if that key is not loaded. Only that rail's RPC is
     contacted."""
+    # Imported here: the key adapters and web3 take about 1.5 s, needed only with a rail.
+    from adapters.signing.node_keys import load_node_keys
+    from bootstrap.rails import rpc_web3
+
     node.catch_up_read_models()
     keys = load_node_keys(node.app, channels_needing_keys(node.pool), node.settings.chain)
     keys.for_channel(our_address)
@@ -185,6 +186,9 @@ class RpcProbe:
 
 def probe_rpc(rail: RailConfig, timeout_seconds: float) -> RpcProbe:
     """Asks each of the rail's endpoints for its chain id (checked against the configured one)."""
+    from adapters.evm.chains import ChainMismatch, connect_rpc
+    from adapters.evm.errors import EvmError
+
     if not rail.rpc_endpoints:
         return RpcProbe(False, "no rpc_url configured")
     problems = []

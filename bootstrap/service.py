@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from types import FrameType
-
-from web3 import Web3
+from typing import TYPE_CHECKING
 
 from adapters.ledger.factory import build_chart, build_ledger
 from adapters.ledger.port import CreateResult
@@ -25,7 +24,6 @@ from adapters.metrics.edges import RailRpcMetrics, count_claim_refusal
 from adapters.postgres.event_signal import EventAnnouncer, relay_notifications
 from adapters.postgres.leadership import LeaderLock
 from adapters.signing.key_set import KeySet
-from adapters.signing.node_keys import load_node_keys
 from application.rails.circuit_breaker import BreakerState
 from application.rails.config import RailConfig
 from application.rails.coordinator import RailCoordinator
@@ -40,12 +38,17 @@ from bootstrap.node import Node
 from bootstrap.node_operations import LiveNodeOperations
 from bootstrap.observability import Observability, build_observability
 from bootstrap.reconciliation import build_reconciler
-from bootstrap.settlement import SettlementProcess, build_settlement_process, rpc_web3
+from bootstrap.settlement import SettlementProcess, build_settlement_process
 from bootstrap.supervisor import Supervisor
 from entrypoints.http.api.routes_claims import ClaimsEndpoint
 from projections.key_needs import channels_needing_keys
 from projections.ledger_postings import LedgerPostingsProjection
 from projections.runner import ProjectionRunner
+
+if TYPE_CHECKING:
+    # web3, the EVM adapters and the key adapters (eth_account) take about 1.5 s to import:
+    # they are imported where the rails and keys are built, never by a node with no rails.
+    from web3 import Web3
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,8 @@ def build_service(node: Node, clock: Callable[[], datetime]) -> Service:
             " but none will be paid until a rail is configured"
         )
     if configured:
+        from bootstrap.rails import rpc_web3
+
         web3s: dict[str, Web3] = {}
 
         def web3_for(config: RailConfig) -> Web3:
@@ -201,6 +206,8 @@ def _node_keys(node: Node) -> KeySet:
     it is made): the active key for new channels and each older key an open channel needs.
     Refuses to start, naming the channels, when an open channel's key is not available
     (ChannelKeyUnavailable)."""
+    from adapters.signing.node_keys import load_node_keys
+
     node.catch_up_read_models()
     return load_node_keys(node.app, channels_needing_keys(node.pool), node.settings.chain)
 

@@ -14,11 +14,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
-from web3 import Web3
 
 from adapters.claims.client import claim_sender
 from adapters.postgres.chain_cursors import PostgresChainCursors
@@ -39,16 +38,22 @@ from application.rails.coordinator import RailCoordinator
 from application.rails.registry import RailRegistry
 from application.rails.routing import CoordinatedRouting
 from bootstrap.node import Node
-from bootstrap.rails import connect_rail, connect_rails, rpc_web3
 from bootstrap.settings import Settings
 from domain.settlement import Settlement
-from entrypoints.http.claims_server import ClaimServer
 from projections.balances import BalancesProjection
 from projections.channel_queries import ChannelQueries
 from projections.channels import ChannelsProjection
 from projections.runner import ProjectionRunner
 from projections.settlement_queries import SettlementQueries
 from projections.settlements import SettlementsProjection
+
+if TYPE_CHECKING:
+    # web3 and the EVM adapters (about 1.5 s to import) and FastAPI are imported only when a
+    # rail is built or the claims endpoint started: a node with no rails never loads them.
+    from web3 import Web3
+
+    from bootstrap.rails import connect_rail, rpc_web3
+    from entrypoints.http.claims_server import ClaimServer
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +104,8 @@ class SettlementProcess:
         return self.disputes.answer_all()
 
     def start_claims_server(self, tokens: dict[str, str]) -> str:
+        from entrypoints.http.claims_server import ClaimServer
+
         settings = self.node.settings.claims
         self.server = ClaimServer(self.receiver, tokens, host=settings.host, port=settings.port)
         self.server.start()
@@ -121,6 +128,8 @@ def build_settlement_process(
     ledger_runner: ProjectionRunner | None = None,
     drive_ledger: bool = True,
 ) -> SettlementProcess:
+    from bootstrap.rails import connect_rails
+
     settings = node.settings
     chain = settings.chain
     keys = keys if isinstance(keys, KeySet) else KeySet(keys)
@@ -207,6 +216,16 @@ __all__ = [
     "connect_rail",
     "rpc_web3",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`connect_rail` and `rpc_web3`, still importable from here, loaded from bootstrap.rails
+    (and with it web3) only when first asked for."""
+    if name in ("connect_rail", "rpc_web3"):
+        from bootstrap import rails
+
+        return getattr(rails, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def claim_delivery(settings: Settings) -> ClaimDelivery:
