@@ -13,9 +13,8 @@ window are deleted (`forget_batches_before`); a batch made before the window is 
 
 from __future__ import annotations
 
-import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -25,8 +24,6 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.errors import InvalidBatch
 from domain.peer_account import PeerAccount, RecordedBatch
-
-log = logging.getLogger(__name__)
 
 MIN_WINDOW = timedelta(hours=24)
 """The shortest idempotency window a node may be configured with."""
@@ -147,21 +144,3 @@ class InMemoryBatchIndex:
 
     def __len__(self) -> int:
         return len(self._rows)
-
-
-def forget_on_schedule(
-    forget: Callable[[], int],
-    stop: threading.Event,
-    *,
-    guard: Callable[[], bool] = lambda: True,
-    every_seconds: float = 600.0,
-) -> None:
-    """A part `settle run`'s leader runs: forgets expired batches (`forget`, i.e.
-    `forget_expired_batches`) every `every_seconds` while `guard` says it still leads. Harmless
-    if two nodes ran it at once: it deletes only rows no batch may be checked against."""
-    while not stop.is_set():
-        if guard():
-            forgotten = forget()
-            if forgotten:
-                log.info("expired packet batches forgotten", extra={"count": forgotten})
-        stop.wait(every_seconds)

@@ -17,7 +17,6 @@ no longer accepts proofs), so a forgotten id can never be credited twice. A row 
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,8 +28,6 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.channel import Channel
 from domain.peer_account import PeerAccount
-
-log = logging.getLogger(__name__)
 
 MIN_WINDOW = timedelta(hours=24)
 """The shortest idempotency window of received claims a node may be configured with."""
@@ -127,24 +124,3 @@ class InMemoryReceivedClaimIndex:
 
     def __len__(self) -> int:
         return len(self._rows)
-
-
-def forget_claims_on_schedule(
-    forget: Callable[[], int],
-    stop: threading.Event,
-    *,
-    guard: Callable[[], bool] = lambda: True,
-    every_seconds: float = 600.0,
-) -> None:
-    """A part `settle run`'s leader runs: forgets the claims of settled channels older than the
-    window (`forget`, i.e. `forget_expired_claims`) every `every_seconds` while `guard` says it
-    still leads. Harmless if two nodes ran it at once: it deletes only rows no claim may be
-    checked against."""
-    while not stop.is_set():
-        if guard():
-            forgotten = forget()
-            if forgotten:
-                log.info(
-                    "received claims of settled channels forgotten", extra={"count": forgotten}
-                )
-        stop.wait(every_seconds)

@@ -13,8 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from adapters.postgres.leadership import LeaderLock
-from application.batch_index import forget_on_schedule
-from application.claim_index import forget_claims_on_schedule
+from application.retention import forget_on_schedule
 from bootstrap.reconciliation import reconcile_on_schedule
 from bootstrap.settlement import SettlementProcess
 from bootstrap.supervisor import Supervisor
@@ -67,11 +66,17 @@ def start_leader_parts(
         )
         supervisor.start("read-model-checkpoints", checkpoints)
     forget = service.node.app.forget_expired_batches
-    retention = partial(forget_on_schedule, forget, term, guard=lock.still_leader)
+    retention = partial(
+        forget_on_schedule, forget, term, what="expired packet batches", guard=lock.still_leader
+    )
     supervisor.start("packet-batch-retention", retention)
     forget_claims = service.node.app.forget_expired_claims
     claim_retention = partial(
-        forget_claims_on_schedule, forget_claims, term, guard=lock.still_leader
+        forget_on_schedule,
+        forget_claims,
+        term,
+        what="received claims of settled channels",
+        guard=lock.still_leader,
     )
     supervisor.start("received-claim-retention", claim_retention)
 

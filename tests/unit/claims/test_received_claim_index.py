@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from application.app import SettlementApp
 from application.claim_index import (
     InMemoryReceivedClaimIndex,
-    forget_claims_on_schedule,
     rows_of,
 )
 from application.claims_credit import CreditResult, CreditVerdict
+from application.retention import forget_on_schedule
 from application.settings import ClaimsSettings
 from domain.peer_account import PeerAccount
 from tests.support.claim_world import (
@@ -128,5 +128,5 @@ def test_the_leader_part_forgets_only_while_it_leads() -> None:
         stop.set()  # one pass observed: the part ends at its next check
         return 2
 
-    forget_claims_on_schedule(forget, stop, guard=lambda: next(leading), every_seconds=0)
+    forget_on_schedule(forget, stop, what="claims", guard=lambda: next(leading), every_seconds=0)
     assert calls == ["forget"]
