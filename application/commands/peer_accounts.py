@@ -1,5 +1,10 @@
-"""Use cases on peer accounts: open, record packets, reserve/apply/release settlements, operator
-changes. Each loads the account, runs one command and saves what it recorded, atomically.
+"""Use cases on peer accounts: open, record packets, operator changes. Each loads the account,
+runs one command and saves what it recorded, atomically.
+
+A settlement's amount is reserved, applied and released only by the settlement use cases
+(`application/commands/settlements.py`), in the save that changes its `Settlement`: the account
+forgets finished settlements, so a bare reserve here could reserve a finished settlement's id
+again; the `Settlement`, which stays, is what refuses that.
 
 Recorded batch ids live in a batch index, not in the account (`application.batch_index` says
 why and how): `record_packets` looks the batch up inside the atomic save, and every save hands
@@ -155,15 +160,6 @@ class PeerAccountCommands(AggregateStore):
             return self._change(account_id, PeerAccount, command)
         except NotFound:
             raise NotFound("peer account", f"{peer_id}/{asset_code}") from None
-
-    def reserve(self, account_id: UUID, settlement_id: UUID, amount: int) -> None:
-        self._change(account_id, PeerAccount, lambda a: a.reserve(settlement_id, amount))
-
-    def apply_settlement(self, account_id: UUID, settlement_id: UUID) -> None:
-        self._change(account_id, PeerAccount, lambda a: a.apply(settlement_id))
-
-    def release(self, account_id: UUID, settlement_id: UUID) -> None:
-        self._change(account_id, PeerAccount, lambda a: a.release(settlement_id))
 
     def pause(self, account_id: UUID, reason: str) -> None:
         self._change(account_id, PeerAccount, lambda a: a.pause(reason))

@@ -144,12 +144,14 @@ class Activity:
         """A settlement paid to `peer` through every step, or failed after one retryable attempt."""
         from datetime import UTC, datetime, timedelta
 
+        from tests.support import account_settlements as settle
+
         app = self.app
         account_id = self.accounts[peer]
         self._step += 1
         start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=self._step)
         sid = app.request_settlement(f"s{self._step}", account_id, amount, start)  # type: ignore[attr-defined]
-        app.reserve(account_id, sid, amount)  # type: ignore[attr-defined]
+        app.reserve_settlement(sid)  # type: ignore[attr-defined]
         change = app.change_settlement  # type: ignore[attr-defined]
         later = start + timedelta(seconds=1)
         change(
@@ -158,13 +160,13 @@ class Activity:
         )
         if fail:
             change(sid, lambda s: s.fail("no route", later))
-            app.release(account_id, sid)  # type: ignore[attr-defined]
+            settle.release(app, account_id, sid)  # type: ignore[arg-type]
             return sid
         change(sid, lambda s: s.channel_ready(uuid.uuid4(), None, later))
         change(sid, lambda s: s.proof_signed(1, amount, "0xsig", later))
         change(sid, lambda s: s.delivered("receipt", later))
         change(sid, lambda s: s.applied(later))
         change(sid, lambda s: s.complete(start + timedelta(milliseconds=2500)))
-        app.apply_settlement(account_id, sid)  # type: ignore[attr-defined]
+        settle.apply(app, account_id, sid)  # type: ignore[arg-type]
         app.receive_settlement(account_id, f"claim-{self._step}", 7)  # type: ignore[attr-defined]
         return sid

@@ -37,7 +37,7 @@ def record_activity(app: SettlementApp, peer: str, batches: int, tag: str = "") 
         ]
         app.record_packets(peer, "USD", f"{peer}{tag}-b{b}", entries)
     settlement_id = app.request_settlement(f"{peer}{tag}-settle", account_id, 5, datetime.now(UTC))
-    app.reserve(account_id, settlement_id, 5)
+    app.reserve_settlement(settlement_id)
 
 
 def chain(node: Node) -> int:

@@ -13,6 +13,7 @@ from application.event_store import postgres_env
 from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry
 from entrypoints.cli import main
+from tests.support import account_settlements as settle
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def record(database_url: str, peer: str) -> None:
             PacketEntry("p2", Direction.INCOMING, 45),
         ]
         app.record_packets(peer, "USD", "b1", entries)
-        app.reserve(account_id, uuid.uuid4(), 20)
+        settle.reserve(app, account_id, uuid.uuid4(), 20)
     finally:
         app.close()
 

@@ -18,6 +18,7 @@ from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry, PeerAccount
 from projections.ledger_postings import LedgerPostingsProjection, PostingRefused
 from projections.runner import ProjectionRunner
+from tests.support import account_settlements as settle
 
 USD = Asset("USD", 2)
 OURS, THEIRS = "0x" + "a" * 40, "0x" + "b" * 40
@@ -46,11 +47,11 @@ def test_money_moving_events_post_transfers_that_match_the_read_model(
         peer, "USD", "b1", packets("p", (Direction.OUTGOING, 500), (Direction.INCOMING, 70))
     )
     applied, released = uuid.uuid4(), uuid.uuid4()
-    node.app.reserve(account_id, applied, 200)
-    node.app.apply_settlement(account_id, applied)
-    node.app.reserve(account_id, released, 100)
-    node.app.release(account_id, released)
-    node.app.reserve(account_id, uuid.uuid4(), 50)
+    settle.reserve(node.app, account_id, applied, 200)
+    settle.apply(node.app, account_id, applied)
+    settle.reserve(node.app, account_id, released, 100)
+    settle.release(node.app, account_id, released)
+    settle.reserve(node.app, account_id, uuid.uuid4(), 50)
     node.app.receive_settlement(account_id, "claim-1", 30)
 
     runner = postings_runner(node, ledger)
@@ -71,7 +72,7 @@ def test_replaying_every_event_finds_every_transfer_exists(node: Node, ledger: L
     peer = f"peer-{uuid.uuid4().hex[:8]}"
     account_id = node.app.open_peer_account(peer, USD, 10**9, 0, 10**9)
     node.app.record_packets(peer, "USD", "b1", packets("p", (Direction.OUTGOING, 9)))
-    node.app.reserve(account_id, uuid.uuid4(), 4)
+    settle.reserve(node.app, account_id, uuid.uuid4(), 4)
     runner = postings_runner(node, ledger)
     runner.catch_up()
     with psycopg.connect(node.database_url) as conn:
