@@ -27,7 +27,7 @@ import psycopg
 import tigerbeetle as tb
 
 from adapters.ledger.chart import Chart
-from adapters.ledger.port import Account, LedgerPort
+from adapters.ledger.port import Account, LedgerPort, Transfer
 from adapters.ledger.postgres_backend import PostgresLedger
 from adapters.ledger.postgres_rows import TRANSFER_COLUMNS, copy_rows
 from adapters.ledger.tigerbeetle_backend import TigerBeetleLedger
@@ -99,12 +99,17 @@ def postgres_floor(url: str, total: int) -> float:
         return total / (time.perf_counter() - started)
 
 
-def tigerbeetle_floor(ledger: TigerBeetleLedger, total: int) -> float:
-    """The client's create_transfers with pre-built batches of 8189."""
+def tigerbeetle_accounts(ledger: TigerBeetleLedger) -> tuple[int, int]:
     debit, credit = secrets.randbits(127) + 1, secrets.randbits(127) + 1
     ledger.create_accounts(
         [Account(id=debit, ledger=1, code=1), Account(id=credit, ledger=1, code=1)]
     )
+    return debit, credit
+
+
+def tigerbeetle_floor(ledger: TigerBeetleLedger, total: int) -> float:
+    """The client's create_transfers with pre-built batches of 8189."""
+    debit, credit = tigerbeetle_accounts(ledger)
     batches = [
         [
             tb.Transfer(
@@ -125,6 +130,30 @@ def tigerbeetle_floor(ledger: TigerBeetleLedger, total: int) -> float:
     return sum(map(len, batches)) / (time.perf_counter() - started)
 
 
+def tigerbeetle_adapter(ledger: TigerBeetleLedger, total: int) -> float:
+    """The adapter's create_transfers (checks, flag screen, packing) with port Transfers of
+    8189 built beforehand: the projection's figure without events and planning."""
+    debit, credit = tigerbeetle_accounts(ledger)
+    batches = [
+        [
+            Transfer(
+                id=secrets.randbits(127) + 1,
+                debit_account_id=debit,
+                credit_account_id=credit,
+                amount=5,
+                ledger=1,
+                code=1,
+            )
+            for _ in range(8189)
+        ]
+        for _ in range(max(1, total // 8189))
+    ]
+    started = time.perf_counter()
+    for batch in batches:
+        ledger.create_transfers(batch)
+    return sum(map(len, batches)) / (time.perf_counter() - started)
+
+
 def run_backend(name: str, ledger: LedgerPort, url: str, total: int) -> list[tuple[str, float]]:
     app = SettlementApp(env=postgres_env(url))
     try:
@@ -136,6 +165,9 @@ def run_backend(name: str, ledger: LedgerPort, url: str, total: int) -> list[tup
         else:
             floor = ("raw floor: COPY into ledger_transfers", postgres_floor(url, total))
         figures = [floor]
+        if isinstance(ledger, TigerBeetleLedger):
+            adapter = tigerbeetle_adapter(ledger, total)
+            figures.append(("adapter create_transfers, pre-built 8189", adapter))
         for size in REQUEST_SIZES:
             rate = through_projection(app, url, ledger, size, total)
             figures.append((f"projection, {size} transfers per request", rate))

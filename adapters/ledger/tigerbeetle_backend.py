@@ -33,6 +33,12 @@ from adapters.ledger.port import (
     TransferFlags,
     TransferQuery,
 )
+from adapters.ledger.tigerbeetle_wire import (
+    ACCOUNT_RESULTS,
+    TRANSFER_RESULTS,
+    pack_transfers,
+    submit_transfers,
+)
 from adapters.ledger.validation import check_accounts, check_transfers
 
 log = logging.getLogger(__name__)
@@ -72,17 +78,16 @@ class TigerBeetleLedger:
             answers = self._call(
                 "create_accounts", partial(tb.ClientSync.create_accounts, accounts=native)
             )
-            results += [_result(answer.status) for answer in answers]
+            results += [ACCOUNT_RESULTS[answer.status] for answer in answers]
         return results
 
     def _create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateResult]:
+        """Full requests (split only between chains), each packed in one pass: the hot path."""
         results: list[CreateResult] = []
         for chunk in split_batches(transfers, BATCH_LIMIT):
-            native = [_native_transfer(t) for t in chunk]
-            answers = self._call(
-                "create_transfers", partial(tb.ClientSync.create_transfers, transfers=native)
-            )
-            results += [_result(answer.status) for answer in answers]
+            packed = pack_transfers(chunk)
+            answers = self._call("create_transfers", partial(submit_transfers, packed=packed))
+            results += [TRANSFER_RESULTS[answer.status] for answer in answers]
         return results
 
     def create_native_transfers(self, native: list[tb.Transfer]) -> list[tb.CreateTransferResult]:
@@ -180,13 +185,6 @@ class TigerBeetleLedger:
                     stuck.result(timeout=self._deadline)
 
 
-def _result(status: tb.CreateTransferStatus | tb.CreateAccountStatus) -> CreateResult:
-    try:
-        return CreateResult(status.name.lower())
-    except ValueError:
-        return CreateResult.UNSUPPORTED
-
-
 def _native_account(a: Account) -> tb.Account:
     return tb.Account(
         id=a.id,
@@ -196,23 +194,6 @@ def _native_account(a: Account) -> tb.Account:
         ledger=a.ledger,
         code=a.code,
         flags=tb.AccountFlags(int(a.flags)),
-    )
-
-
-def _native_transfer(t: Transfer) -> tb.Transfer:
-    return tb.Transfer(
-        id=t.id,
-        debit_account_id=t.debit_account_id,
-        credit_account_id=t.credit_account_id,
-        amount=t.amount,
-        pending_id=t.pending_id,
-        user_data_128=t.user_data_128,
-        user_data_64=t.user_data_64,
-        user_data_32=t.user_data_32,
-        timeout=t.timeout,
-        ledger=t.ledger,
-        code=t.code,
-        flags=tb.TransferFlags(int(t.flags)),
     )
 
 
