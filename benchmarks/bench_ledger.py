@@ -31,6 +31,7 @@ from adapters.ledger.port import Account, LedgerPort, Transfer
 from adapters.ledger.postgres_backend import PostgresLedger
 from adapters.ledger.postgres_rows import TRANSFER_COLUMNS, copy_rows
 from adapters.ledger.tigerbeetle_backend import TigerBeetleLedger
+from adapters.ledger.tigerbeetle_wire import pack_transfers
 from application.app import SettlementApp
 from application.event_store import postgres_env
 from benchmarks.common import benchmark_database
@@ -130,9 +131,10 @@ def tigerbeetle_floor(ledger: TigerBeetleLedger, total: int) -> float:
     return sum(map(len, batches)) / (time.perf_counter() - started)
 
 
-def tigerbeetle_adapter(ledger: TigerBeetleLedger, total: int) -> float:
+def tigerbeetle_adapter(ledger: TigerBeetleLedger, total: int, *, packed: bool) -> float:
     """The adapter's create_transfers (checks, flag screen, packing) with port Transfers of
-    8189 built beforehand: the projection's figure without events and planning."""
+    8189 built beforehand: the projection's figure without events and planning. `packed`:
+    the arrays are packed beforehand too and sent as they are, the server's own pace."""
     debit, credit = tigerbeetle_accounts(ledger)
     batches = [
         [
@@ -148,9 +150,14 @@ def tigerbeetle_adapter(ledger: TigerBeetleLedger, total: int) -> float:
         ]
         for _ in range(max(1, total // 8189))
     ]
+    arrays = [pack_transfers(batch) for batch in batches] if packed else []
     started = time.perf_counter()
-    for batch in batches:
-        ledger.create_transfers(batch)
+    if packed:
+        for array in arrays:
+            ledger.create_packed_transfers(array)
+    else:
+        for batch in batches:
+            ledger.create_transfers(batch)
     return sum(map(len, batches)) / (time.perf_counter() - started)
 
 
@@ -166,8 +173,8 @@ def run_backend(name: str, ledger: LedgerPort, url: str, total: int) -> list[tup
             floor = ("raw floor: COPY into ledger_transfers", postgres_floor(url, total))
         figures = [floor]
         if isinstance(ledger, TigerBeetleLedger):
-            adapter = tigerbeetle_adapter(ledger, total)
-            figures.append(("adapter create_transfers, pre-built 8189", adapter))
+            for label, packed in (("adapter, pre-built 8189", False), ("pre-packed 8189", True)):
+                figures.append((label, tigerbeetle_adapter(ledger, total, packed=packed)))
         for size in REQUEST_SIZES:
             rate = through_projection(app, url, ledger, size, total)
             figures.append((f"projection, {size} transfers per request", rate))

@@ -10,6 +10,7 @@ deterministic and TigerBeetle answers `exists`.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -96,6 +97,10 @@ class TigerBeetleLedger:
             "create_transfers", lambda c: c.create_transfers(native)
         )
         return answers
+
+    def create_packed_transfers(self, packed: ctypes.Array[Any]) -> list[Any]:
+        """Sends an array packed beforehand as it is (the benchmark's server floor)."""
+        return self._call("create_transfers", partial(submit_transfers, packed=packed))
 
     def lookup_accounts(self, ids: Sequence[int]) -> list[AccountBalance]:
         found = self._lookup("lookup_accounts", "accounts", ids)
