@@ -17,12 +17,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
+from importlib.metadata import version
 from typing import Any, TypeVar
 
 import tigerbeetle as tb
 
 from adapters.ledger.batches import split_batches
-from adapters.ledger.errors import LedgerUnavailable
+from adapters.ledger.errors import LedgerError, LedgerUnavailable
 from adapters.ledger.flags import ACCOUNT_FLAGS, TRANSFER_FLAGS
 from adapters.ledger.port import (
     BATCH_LIMIT,
@@ -43,6 +44,8 @@ from adapters.ledger.tigerbeetle_wire import (
 from adapters.ledger.validation import check_accounts, check_transfers
 
 log = logging.getLogger(__name__)
+CLIENT_RELEASE = version("tigerbeetle")
+"""The client's release; a cluster accepts clients from its `release_client_min` to its own."""
 T = TypeVar("T")
 
 
@@ -167,6 +170,9 @@ class TigerBeetleLedger:
             except (tb.ClientClosedError, tb.ClientEvictedError) as error:
                 self._drop_client(future)
                 raise LedgerUnavailable(self.backend, operation, repr(error)) from error
+            except (tb.ClientReleaseTooLowError, tb.ClientReleaseTooHighError) as error:
+                self._drop_client(future)
+                raise LedgerReleaseMismatch(self._addresses, operation, str(error)) from error
 
     def _connect(self, operation: str) -> tb.ClientSync:
         if self._client is None:
@@ -188,6 +194,21 @@ class TigerBeetleLedger:
             if stuck is not None:
                 with contextlib.suppress(Exception):
                     stuck.result(timeout=self._deadline)
+
+
+class LedgerReleaseMismatch(LedgerError):
+    """The cluster evicted the client for its release: no retry helps, an upgrade does."""
+
+    retryable = False
+
+    def __init__(self, addresses: str, operation: str, detail: str) -> None:
+        self.addresses = addresses
+        self.operation = operation
+        self.client_release = CLIENT_RELEASE
+        super().__init__(
+            f"tigerbeetle replicas {addresses} refused client release {CLIENT_RELEASE}"
+            f" during {operation}: {detail}"
+        )
 
 
 def _native_account(a: Account) -> tb.Account:
