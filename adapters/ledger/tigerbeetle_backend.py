@@ -37,7 +37,6 @@ from adapters.ledger.port import (
 )
 from adapters.ledger.tigerbeetle_wire import (
     ACCOUNT_RESULTS,
-    TRANSFER_RESULTS,
     pack_transfers,
     submit_transfers,
 )
@@ -90,8 +89,7 @@ class TigerBeetleLedger:
         results: list[CreateResult] = []
         for chunk in split_batches(transfers, BATCH_LIMIT):
             packed = pack_transfers(chunk)
-            answers = self._call("create_transfers", partial(submit_transfers, packed=packed))
-            results += [TRANSFER_RESULTS[answer.status] for answer in answers]
+            results += self._call("create_transfers", partial(submit_transfers, packed=packed))
         return results
 
     def create_native_transfers(self, native: list[tb.Transfer]) -> list[tb.CreateTransferResult]:
@@ -101,7 +99,7 @@ class TigerBeetleLedger:
         )
         return answers
 
-    def create_packed_transfers(self, packed: ctypes.Array[Any]) -> list[Any]:
+    def create_packed_transfers(self, packed: ctypes.Array[Any]) -> list[CreateResult]:
         """Sends an array packed beforehand as it is (the benchmark's server floor)."""
         return self._call("create_transfers", partial(submit_transfers, packed=packed))
 

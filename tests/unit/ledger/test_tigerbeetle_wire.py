@@ -14,7 +14,9 @@ from adapters.ledger.port import AMOUNT_MAX, ID_MAX, CreateResult, Transfer, Tra
 from adapters.ledger.tigerbeetle_wire import (
     ACCOUNT_RESULTS,
     TRANSFER_RESULTS,
+    UnexpectedReply,
     pack_transfers,
+    read_results,
 )
 
 
@@ -102,3 +104,25 @@ def test_every_client_status_has_a_port_result() -> None:
     assert ACCOUNT_RESULTS[tb.CreateAccountStatus.LINKED_EVENT_FAILED] is (
         CreateResult.LINKED_EVENT_FAILED
     )
+
+
+def test_results_are_read_from_the_reply_bytes_in_order() -> None:
+    statuses = [
+        tb.CreateTransferStatus.CREATED,
+        tb.CreateTransferStatus.EXISTS,
+        tb.CreateTransferStatus.EXCEEDS_CREDITS,
+        tb.CreateTransferStatus.LINKED_EVENT_FAILED,
+    ]
+    reply = b"".join(
+        bytes(bindings.CCreateTransferResult(timestamp=10 + n, status=status))
+        for n, status in enumerate(statuses)
+    )
+    assert read_results([reply], len(statuses)) == [TRANSFER_RESULTS[s] for s in statuses]
+
+
+def test_a_reply_of_another_shape_is_refused() -> None:
+    one = bytes(bindings.CCreateTransferResult(timestamp=1, status=tb.CreateTransferStatus.CREATED))
+    with pytest.raises(UnexpectedReply):
+        read_results([one], 2)
+    with pytest.raises(UnexpectedReply):
+        read_results([], 1)
