@@ -7,7 +7,9 @@ Projection: PacketsRecorded events of N packets each (one event per runner batch
 ledger request carries N transfers; the figure includes reading and decoding the events,
 planning, posting, checking results and committing the tracking record.
 Raw floor: PostgreSQL COPY of pre-built rows into ledger_transfers; TigerBeetle, the client's
-create_transfers with pre-built batches of 8189. TigerBeetle runs when a `tigerbeetle`
+create_transfers with pre-built batches of 8189, measured before and after the other rows
+(their mean). TigerBeetle also shows the adapter alone (port Transfers built beforehand) and
+arrays packed beforehand (the server's own pace). TigerBeetle runs when a `tigerbeetle`
 binary is on PATH (a replica is started here) or TIGERBEETLE_ADDRESS is set.
 """
 
@@ -27,10 +29,11 @@ import psycopg
 import tigerbeetle as tb
 
 from adapters.ledger.chart import Chart
-from adapters.ledger.port import Account, LedgerPort
+from adapters.ledger.port import Account, LedgerPort, Transfer
 from adapters.ledger.postgres_backend import PostgresLedger
 from adapters.ledger.postgres_rows import TRANSFER_COLUMNS, copy_rows
 from adapters.ledger.tigerbeetle_backend import TigerBeetleLedger
+from adapters.ledger.tigerbeetle_wire import pack_transfers
 from application.app import SettlementApp
 from application.event_store import postgres_env
 from benchmarks.common import benchmark_database
@@ -99,12 +102,17 @@ def postgres_floor(url: str, total: int) -> float:
         return total / (time.perf_counter() - started)
 
 
-def tigerbeetle_floor(ledger: TigerBeetleLedger, total: int) -> float:
-    """The client's create_transfers with pre-built batches of 8189."""
+def tigerbeetle_accounts(ledger: TigerBeetleLedger) -> tuple[int, int]:
     debit, credit = secrets.randbits(127) + 1, secrets.randbits(127) + 1
     ledger.create_accounts(
         [Account(id=debit, ledger=1, code=1), Account(id=credit, ledger=1, code=1)]
     )
+    return debit, credit
+
+
+def tigerbeetle_floor(ledger: TigerBeetleLedger, total: int) -> float:
+    """The client's create_transfers with pre-built batches of 8189."""
+    debit, credit = tigerbeetle_accounts(ledger)
     batches = [
         [
             tb.Transfer(
@@ -125,17 +133,61 @@ def tigerbeetle_floor(ledger: TigerBeetleLedger, total: int) -> float:
     return sum(map(len, batches)) / (time.perf_counter() - started)
 
 
+def tigerbeetle_adapter(ledger: TigerBeetleLedger, total: int, *, packed: bool) -> float:
+    """The adapter's create_transfers (checks, flag screen, packing) with port Transfers of
+    8189 built beforehand: the projection's figure without events and planning. `packed`:
+    the arrays are packed beforehand too and sent as they are, the server's own pace."""
+    debit, credit = tigerbeetle_accounts(ledger)
+    batches = [
+        [
+            Transfer(
+                id=secrets.randbits(127) + 1,
+                debit_account_id=debit,
+                credit_account_id=credit,
+                amount=5,
+                ledger=1,
+                code=1,
+            )
+            for _ in range(8189)
+        ]
+        for _ in range(max(1, total // 8189))
+    ]
+    arrays = [pack_transfers(batch) for batch in batches] if packed else []
+    started = time.perf_counter()
+    if packed:
+        for array in arrays:
+            ledger.create_packed_transfers(array)
+    else:
+        for batch in batches:
+            ledger.create_transfers(batch)
+    return sum(map(len, batches)) / (time.perf_counter() - started)
+
+
+def tigerbeetle_figures(
+    app: SettlementApp, url: str, ledger: TigerBeetleLedger, total: int
+) -> list[tuple[str, float]]:
+    """The client floor, the adapter alone, pre-packed arrays, then the projection rows."""
+    before = tigerbeetle_floor(ledger, total)
+    figures = [
+        ("adapter, pre-built 8189", tigerbeetle_adapter(ledger, total, packed=False)),
+        ("pre-packed 8189", tigerbeetle_adapter(ledger, total, packed=True)),
+    ]
+    for size in REQUEST_SIZES:
+        rate = through_projection(app, url, ledger, size, total)
+        figures.append((f"projection, {size} transfers per request", rate))
+    # Other work drifts the load on a shared machine: the floor is measured again after
+    # the projection rows, and every ratio uses the mean of the two.
+    after = tigerbeetle_floor(ledger, total)
+    label = f"raw floor: client, pre-built 8189 (before {before:,.0f}, after {after:,.0f})"
+    return [(label, (before + after) / 2), *figures]
+
+
 def run_backend(name: str, ledger: LedgerPort, url: str, total: int) -> list[tuple[str, float]]:
     app = SettlementApp(env=postgres_env(url))
     try:
         if isinstance(ledger, TigerBeetleLedger):
-            floor = (
-                "raw floor: client create_transfers, pre-built 8189",
-                tigerbeetle_floor(ledger, total),
-            )
-        else:
-            floor = ("raw floor: COPY into ledger_transfers", postgres_floor(url, total))
-        figures = [floor]
+            return tigerbeetle_figures(app, url, ledger, total)
+        figures = [("raw floor: COPY into ledger_transfers", postgres_floor(url, total))]
         for size in REQUEST_SIZES:
             rate = through_projection(app, url, ledger, size, total)
             figures.append((f"projection, {size} transfers per request", rate))

@@ -7,6 +7,7 @@ process group; stopping kills the whole group.
 from __future__ import annotations
 
 import subprocess
+from importlib.metadata import version
 from pathlib import Path
 from types import TracebackType
 
@@ -18,6 +19,35 @@ class ReplicaStartError(Exception):
         self.binary = binary
         self.problem = problem
         super().__init__(f"tigerbeetle binary={binary!r}: {problem}")
+
+
+def _release(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def check_release(binary: str) -> None:
+    """Refuses a binary whose cluster would evict this client for its release.
+
+    A replica serves clients from its `release_client_min` up to its own release; outside
+    that, every request fails with an eviction, so say so before starting it.
+    """
+    answer = subprocess.run(
+        [binary, "version", "--verbose"], capture_output=True, check=False, text=True
+    )
+    facts = dict(
+        line.split("=", 1) for line in answer.stdout.splitlines() if line.startswith("process.")
+    )
+    server, client_min = facts.get("process.release"), facts.get("process.release_client_min")
+    if answer.returncode != 0 or server is None or client_min is None:
+        raise ReplicaStartError(
+            binary, f"no release in `version --verbose`: {answer.stderr[-300:]}"
+        )
+    client = version("tigerbeetle")
+    if not _release(client_min) <= _release(client) <= _release(server):
+        raise ReplicaStartError(
+            binary,
+            f"release {server} serves clients {client_min} to {server}; this client is {client}",
+        )
 
 
 class LocalReplica:
@@ -33,6 +63,7 @@ class LocalReplica:
         return f"127.0.0.1:{self.port}"
 
     def start(self, *, ready_within: float = 60.0) -> LocalReplica:
+        check_release(self.binary)
         self.workdir.mkdir(parents=True, exist_ok=True)
         data_file = self.workdir / f"{self.cluster_id}_0.tigerbeetle"
         if not data_file.exists():

@@ -10,18 +10,20 @@ deterministic and TigerBeetle answers `exists`.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
+from importlib.metadata import version
 from typing import Any, TypeVar
 
 import tigerbeetle as tb
 
 from adapters.ledger.batches import split_batches
-from adapters.ledger.errors import LedgerUnavailable
+from adapters.ledger.errors import LedgerError, LedgerUnavailable
 from adapters.ledger.flags import ACCOUNT_FLAGS, TRANSFER_FLAGS
 from adapters.ledger.port import (
     BATCH_LIMIT,
@@ -33,9 +35,16 @@ from adapters.ledger.port import (
     TransferFlags,
     TransferQuery,
 )
+from adapters.ledger.tigerbeetle_wire import (
+    ACCOUNT_RESULTS,
+    pack_transfers,
+    submit_transfers,
+)
 from adapters.ledger.validation import check_accounts, check_transfers
 
 log = logging.getLogger(__name__)
+CLIENT_RELEASE = version("tigerbeetle")
+"""The client's release; a cluster accepts clients from its `release_client_min` to its own."""
 T = TypeVar("T")
 
 
@@ -72,17 +81,15 @@ class TigerBeetleLedger:
             answers = self._call(
                 "create_accounts", partial(tb.ClientSync.create_accounts, accounts=native)
             )
-            results += [_result(answer.status) for answer in answers]
+            results += [ACCOUNT_RESULTS[answer.status] for answer in answers]
         return results
 
     def _create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateResult]:
+        """Full requests (split only between chains), each packed in one pass: the hot path."""
         results: list[CreateResult] = []
         for chunk in split_batches(transfers, BATCH_LIMIT):
-            native = [_native_transfer(t) for t in chunk]
-            answers = self._call(
-                "create_transfers", partial(tb.ClientSync.create_transfers, transfers=native)
-            )
-            results += [_result(answer.status) for answer in answers]
+            packed = pack_transfers(chunk)
+            results += self._call("create_transfers", partial(submit_transfers, packed=packed))
         return results
 
     def create_native_transfers(self, native: list[tb.Transfer]) -> list[tb.CreateTransferResult]:
@@ -91,6 +98,10 @@ class TigerBeetleLedger:
             "create_transfers", lambda c: c.create_transfers(native)
         )
         return answers
+
+    def create_packed_transfers(self, packed: ctypes.Array[Any]) -> list[CreateResult]:
+        """Sends an array packed beforehand as it is (the benchmark's server floor)."""
+        return self._call("create_transfers", partial(submit_transfers, packed=packed))
 
     def lookup_accounts(self, ids: Sequence[int]) -> list[AccountBalance]:
         found = self._lookup("lookup_accounts", "accounts", ids)
@@ -157,6 +168,9 @@ class TigerBeetleLedger:
             except (tb.ClientClosedError, tb.ClientEvictedError) as error:
                 self._drop_client(future)
                 raise LedgerUnavailable(self.backend, operation, repr(error)) from error
+            except (tb.ClientReleaseTooLowError, tb.ClientReleaseTooHighError) as error:
+                self._drop_client(future)
+                raise LedgerReleaseMismatch(self._addresses, operation, str(error)) from error
 
     def _connect(self, operation: str) -> tb.ClientSync:
         if self._client is None:
@@ -180,11 +194,19 @@ class TigerBeetleLedger:
                     stuck.result(timeout=self._deadline)
 
 
-def _result(status: tb.CreateTransferStatus | tb.CreateAccountStatus) -> CreateResult:
-    try:
-        return CreateResult(status.name.lower())
-    except ValueError:
-        return CreateResult.UNSUPPORTED
+class LedgerReleaseMismatch(LedgerError):
+    """The cluster evicted the client for its release: no retry helps, an upgrade does."""
+
+    retryable = False
+
+    def __init__(self, addresses: str, operation: str, detail: str) -> None:
+        self.addresses = addresses
+        self.operation = operation
+        self.client_release = CLIENT_RELEASE
+        super().__init__(
+            f"tigerbeetle replicas {addresses} refused client release {CLIENT_RELEASE}"
+            f" during {operation}: {detail}"
+        )
 
 
 def _native_account(a: Account) -> tb.Account:
@@ -196,23 +218,6 @@ def _native_account(a: Account) -> tb.Account:
         ledger=a.ledger,
         code=a.code,
         flags=tb.AccountFlags(int(a.flags)),
-    )
-
-
-def _native_transfer(t: Transfer) -> tb.Transfer:
-    return tb.Transfer(
-        id=t.id,
-        debit_account_id=t.debit_account_id,
-        credit_account_id=t.credit_account_id,
-        amount=t.amount,
-        pending_id=t.pending_id,
-        user_data_128=t.user_data_128,
-        user_data_64=t.user_data_64,
-        user_data_32=t.user_data_32,
-        timeout=t.timeout,
-        ledger=t.ledger,
-        code=t.code,
-        flags=tb.TransferFlags(int(t.flags)),
     )
 
 
