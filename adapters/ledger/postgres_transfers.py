@@ -10,14 +10,41 @@ import psycopg
 
 from adapters.ledger import postgres_rows as rows
 from adapters.ledger.port import AccountBalance, CreateResult, Transfer, TransferFlags
+from adapters.ledger.postgres_load import load
 from adapters.ledger.rules import BatchOutcome, TransferRules
 
 _POST_OR_VOID = TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDING_TRANSFER
 
 
 def create_transfers(cur: psycopg.Cursor[Any], chunk: Sequence[Transfer]) -> list[CreateResult]:
-    now_ns = rows.database_now_ns(cur)
     pending_ids = {t.pending_id for t in chunk if t.flags & _POST_OR_VOID and t.pending_id}
+    if pending_ids:
+        return _create_in_steps(cur, chunk, pending_ids)
+    account_ids = {t.debit_account_id for t in chunk} | {t.credit_account_id for t in chunk}
+    account_ids.discard(0)
+    loaded = load(cur, (t.id for t in chunk), account_ids, len(chunk))
+    accounts, transfers, pending = loaded.accounts, loaded.transfers, {}
+    if loaded.due:  # rare: pending transfers with a timeout that passed
+        for p in loaded.due:
+            transfers[p.id] = p
+        others = {a for p in loaded.due for a in (p.debit_account_id, p.credit_account_id)}
+        if others - accounts.keys():
+            accounts |= rows.lock_accounts(cur, others - accounts.keys())
+        # Read after locking: whoever changes a pending transfer holds its accounts' locks.
+        pending = rows.fetch_pending(cur, {p.id for p in loaded.due})
+    rules = TransferRules(accounts, transfers, pending, loaded.failed, loaded.now_ns)
+    rules.expire_due()
+    outcome = rules.apply(chunk, loaded.timestamps)
+    _write(cur, outcome)
+    return outcome.results
+
+
+def _create_in_steps(
+    cur: psycopg.Cursor[Any], chunk: Sequence[Transfer], pending_ids: set[int]
+) -> list[CreateResult]:
+    """A request with posts or voids: the accounts to lock are known once their pending
+    transfers are read, so the reads go one after another."""
+    now_ns = rows.database_now_ns(cur)
     transfers = rows.fetch_transfers(cur, {t.id for t in chunk} | pending_ids)
     cur.execute(
         "SELECT id FROM ledger_failed_transfers WHERE id = ANY(%s::uuid[])",
