@@ -22,15 +22,19 @@ from adapters.ledger.port import AccountBalance, Transfer
 
 _DUE_COLUMNS = ", ".join("t." + column.strip() for column in rows.TRANSFER_COLUMNS.split(","))
 # Constant names only; values are bound (bandit B608).
-_READS = (
+_NOW_AND_DUE = (
     "WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint * 1000 AS ns)"
     f" SELECT now.ns, {_DUE_COLUMNS} FROM now LEFT JOIN"  # nosec B608
     " (ledger_pending p JOIN ledger_transfers t ON t.id = p.id)"
     " ON p.status = 'pending' AND p.expires_at_ns <= now.ns"
     " AND (p.debit_account_id = ANY(%(accounts)s::uuid[])"
     " OR p.credit_account_id = ANY(%(accounts)s::uuid[]));"
+)
+_STORED = (
     f" SELECT {rows.TRANSFER_COLUMNS} FROM ledger_transfers"  # nosec B608
     " WHERE id = ANY(%(transfers)s::uuid[]);"
+)
+_FAILED_LOCKED_TIMESTAMPS = (
     " SELECT id FROM ledger_failed_transfers WHERE id = ANY(%(transfers)s::uuid[]);"
     f" SELECT {rows.ACCOUNT_COLUMNS} FROM ledger_accounts"  # nosec B608
     " WHERE id = ANY(%(accounts)s::uuid[]) ORDER BY id FOR UPDATE;"
@@ -49,20 +53,28 @@ class Loaded:
 
 
 def load(
-    cur: psycopg.Cursor[Any], transfer_ids: Iterable[int], account_ids: Iterable[int], count: int
+    cur: psycopg.Cursor[Any],
+    transfer_ids: Iterable[int],
+    account_ids: Iterable[int],
+    count: int,
+    *,
+    stored: bool = True,
 ) -> Loaded:
-    """One round trip: the clock, due pending transfers, known and failed ids, the accounts
-    (locked) and `count` timestamps, taken after the locks."""
+    """One round trip: the clock, due pending transfers, stored (unless `stored` is False)
+    and failed ids, the accounts (locked) and `count` timestamps, taken after the locks."""
     params = {
         "accounts": rows.uuids(sorted(account_ids)),
         "transfers": rows.uuids(transfer_ids),
         "count": count,
     }
+    query = _NOW_AND_DUE + (_STORED if stored else "") + _FAILED_LOCKED_TIMESTAMPS
     with psycopg.ClientCursor(cur.connection) as client:
-        client.execute(_READS, params)
+        client.execute(query, params)
         now_and_due = client.fetchall()
-        client.nextset()
-        transfers = {t.id: t for t in map(rows.transfer_from_row, client.fetchall())}
+        transfers: dict[int, Transfer] = {}
+        if stored:
+            client.nextset()
+            transfers = {t.id: t for t in map(rows.transfer_from_row, client.fetchall())}
         client.nextset()
         failed = {row[0].int for row in client.fetchall()}
         client.nextset()

@@ -10,33 +10,53 @@ import psycopg
 
 from adapters.ledger import postgres_rows as rows
 from adapters.ledger.port import AccountBalance, CreateResult, Transfer, TransferFlags
-from adapters.ledger.postgres_load import load
+from adapters.ledger.postgres_load import Loaded, load
 from adapters.ledger.rules import BatchOutcome, TransferRules
+from adapters.ledger.rules_checks import PendingState
 
 _POST_OR_VOID = TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDING_TRANSFER
 
 
-def create_transfers(cur: psycopg.Cursor[Any], chunk: Sequence[Transfer]) -> list[CreateResult]:
-    pending_ids = {t.pending_id for t in chunk if t.flags & _POST_OR_VOID and t.pending_id}
+def create_transfers(
+    cur: psycopg.Cursor[Any], chunk: Sequence[Transfer], *, ids_new: bool = False
+) -> list[CreateResult]:
+    """One request. `ids_new`: first assume no transfer of the chunk is stored yet, and skip
+    reading them (the common case: a replay after a crash is the exception). The assumption is
+    checked either way: if every transfer is created, the table's primary key refuses a stored
+    id (a unique violation: the caller retries with `ids_new` False); if any is not, its
+    answer could depend on a stored transfer, so they are read and the rules run again."""
+    pending_ids = {t.pending_id for t in chunk if t.flags and t.flags & _POST_OR_VOID}
+    pending_ids.discard(0)
     if pending_ids:
         return _create_in_steps(cur, chunk, pending_ids)
     account_ids = {t.debit_account_id for t in chunk} | {t.credit_account_id for t in chunk}
     account_ids.discard(0)
-    loaded = load(cur, (t.id for t in chunk), account_ids, len(chunk))
-    accounts, transfers, pending = loaded.accounts, loaded.transfers, {}
+    loaded = load(cur, (t.id for t in chunk), account_ids, len(chunk), stored=not ids_new)
+    pending: dict[int, PendingState] = {}
     if loaded.due:  # rare: pending transfers with a timeout that passed
-        for p in loaded.due:
-            transfers[p.id] = p
         others = {a for p in loaded.due for a in (p.debit_account_id, p.credit_account_id)}
-        if others - accounts.keys():
-            accounts |= rows.lock_accounts(cur, others - accounts.keys())
+        if others - loaded.accounts.keys():
+            loaded.accounts |= rows.lock_accounts(cur, others - loaded.accounts.keys())
         # Read after locking: whoever changes a pending transfer holds its accounts' locks.
         pending = rows.fetch_pending(cur, {p.id for p in loaded.due})
-    rules = TransferRules(accounts, transfers, pending, loaded.failed, loaded.now_ns)
-    rules.expire_due()
-    outcome = rules.apply(chunk, loaded.timestamps)
+    outcome = _decide(chunk, loaded, pending)
+    if ids_new and any(result is not CreateResult.CREATED for result in outcome.results):
+        loaded.transfers = rows.fetch_transfers(cur, {t.id for t in chunk})
+        outcome = _decide(chunk, loaded, pending)
     _write(cur, outcome)
     return outcome.results
+
+
+def _decide(
+    chunk: Sequence[Transfer], loaded: Loaded, pending: dict[int, PendingState]
+) -> BatchOutcome:
+    """The rules on copies of what was read (they change what they are given)."""
+    transfers = dict(loaded.transfers) | {p.id: p for p in loaded.due}
+    rules = TransferRules(
+        dict(loaded.accounts), transfers, dict(pending), set(loaded.failed), loaded.now_ns
+    )
+    rules.expire_due()
+    return rules.apply(chunk, loaded.timestamps)
 
 
 def _create_in_steps(
