@@ -79,10 +79,11 @@ class LedgerPostingsProjection(Projection):
             results = self.ledger.create_transfers(plan.transfers)
             if self.on_results is not None:
                 self.on_results(results)
-            for transfer, result in zip(plan.transfers, results, strict=True):
-                if not result.succeeded:
-                    position = plan.positions[transfer.id]
-                    raise PostingRefused("transfer", transfer.id, result, position)
+            if results.count(CreateResult.CREATED) != len(results):  # else nothing to look at
+                for transfer, result in zip(plan.transfers, results, strict=True):
+                    if not result.succeeded:
+                        position = plan.positions[transfer.id]
+                        raise PostingRefused("transfer", transfer.id, result, position)
             log.debug(
                 "ledger transfers posted",
                 extra={
