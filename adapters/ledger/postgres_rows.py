@@ -29,6 +29,30 @@ def uuids(ids: Iterable[int]) -> str:
     return "{" + ",".join([f"{value:032x}" for value in ids]) + "}"
 
 
+def numbers(values: Iterable[int]) -> str:
+    """Ints as one array literal (cast with ::numeric[] or ::bigint[])."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def transfer_columns(created: Sequence[tuple[Transfer, int]]) -> list[str]:
+    """(transfer, timestamp) pairs as one array literal per column of TRANSFER_COLUMNS."""
+    return [
+        uuids(t.id for t, _ in created),
+        uuids(t.debit_account_id for t, _ in created),
+        uuids(t.credit_account_id for t, _ in created),
+        numbers(t.amount for t, _ in created),
+        uuids(t.pending_id for t, _ in created),
+        uuids(t.user_data_128 for t, _ in created),
+        numbers(t.user_data_64 for t, _ in created),
+        numbers(t.user_data_32 for t, _ in created),
+        numbers(t.timeout for t, _ in created),
+        numbers(t.ledger for t, _ in created),
+        numbers(t.code for t, _ in created),
+        numbers(int(t.flags) for t, _ in created),
+        numbers(timestamp for _, timestamp in created),
+    ]
+
+
 def account_from_row(row: Sequence[Any]) -> AccountBalance:
     return AccountBalance(
         id=row[0].int,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
-from uuid import UUID
 
 import psycopg
 
@@ -14,6 +13,8 @@ from adapters.ledger.postgres_load import Loaded, load
 from adapters.ledger.rules import BatchOutcome, TransferRules
 from adapters.ledger.rules_checks import PendingState
 
+COPY_FROM = 1000
+"""Requests creating this many transfers write them with COPY; fewer, with one statement."""
 _POST_OR_VOID = TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDING_TRANSFER
 
 
@@ -111,13 +112,19 @@ def _load(
 
 
 def _write(cur: psycopg.Cursor[Any], outcome: BatchOutcome) -> None:
-    if outcome.created:
+    if len(outcome.created) < COPY_FROM:
+        # One statement for the new transfers and the moved balances: a round trip is dearer
+        # than the statement's extra work for so few rows.
+        _insert_and_update(cur, outcome.created, outcome.accounts)
+    else:
         rows.copy_text(
             cur,
             "ledger_transfers",
             rows.TRANSFER_COLUMNS,
             (rows.transfer_line(t, timestamp) for t, timestamp in outcome.created),
         )
+        if outcome.accounts:
+            _update_accounts(cur, outcome.accounts)
     if outcome.pending_changes:
         created = {t.id: t for t, _ in outcome.created}
         ids, debits, credits, statuses, expiries = [], [], [], [], []
@@ -135,8 +142,6 @@ def _write(cur: psycopg.Cursor[Any], outcome: BatchOutcome) -> None:
             " ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status",
             (rows.uuids(ids), rows.uuids(debits), rows.uuids(credits), statuses, expiries),
         )
-    if outcome.accounts:
-        _update_accounts(cur, outcome.accounts)
     if outcome.failed:
         cur.execute(
             "INSERT INTO ledger_failed_transfers (id, result)"
@@ -145,18 +150,44 @@ def _write(cur: psycopg.Cursor[Any], outcome: BatchOutcome) -> None:
         )
 
 
+_UPDATE_ACCOUNTS = (
+    "UPDATE ledger_accounts a SET debits_pending = v.dp, debits_posted = v.dq,"
+    " credits_pending = v.cp, credits_posted = v.cq"
+    " FROM unnest(%s::uuid[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[])"
+    " AS v(id, dp, dq, cp, cq) WHERE a.id = v.id"
+)
+_INSERT_TRANSFERS = (
+    # Constant names only; values are bound (bandit B608).
+    f"INSERT INTO ledger_transfers ({rows.TRANSFER_COLUMNS}) SELECT * FROM unnest("  # nosec B608
+    "%s::uuid[], %s::uuid[], %s::uuid[], %s::numeric[], %s::uuid[], %s::uuid[], %s::numeric[],"
+    " %s::bigint[], %s::bigint[], %s::bigint[], %s::integer[], %s::integer[], %s::bigint[])"
+)
+
+
 def _update_accounts(cur: psycopg.Cursor[Any], accounts: Iterable[AccountBalance]) -> None:
-    columns: list[list[Any]] = [[], [], [], [], []]
+    cur.execute(_UPDATE_ACCOUNTS, _account_columns(accounts))
+
+
+def _account_columns(accounts: Iterable[AccountBalance]) -> list[str]:
+    columns: list[list[int]] = [[], [], [], [], []]
     for a in accounts:
-        columns[0].append(UUID(int=a.id))
-        for index, value in enumerate(
-            (a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted), start=1
-        ):
-            columns[index].append(str(value))
-    cur.execute(
-        "UPDATE ledger_accounts a SET debits_pending = v.dp, debits_posted = v.dq,"
-        " credits_pending = v.cp, credits_posted = v.cq"
-        " FROM unnest(%s::uuid[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[])"
-        " AS v(id, dp, dq, cp, cq) WHERE a.id = v.id",
-        columns,
-    )
+        columns[0].append(a.id)
+        columns[1].append(a.debits_pending)
+        columns[2].append(a.debits_posted)
+        columns[3].append(a.credits_pending)
+        columns[4].append(a.credits_posted)
+    return [rows.uuids(columns[0]), *(rows.numbers(column) for column in columns[1:])]
+
+
+def _insert_and_update(
+    cur: psycopg.Cursor[Any], created: list[tuple[Transfer, int]], accounts: list[AccountBalance]
+) -> None:
+    parts, params = [], []
+    if created:
+        parts.append(f"new AS ({_INSERT_TRANSFERS})")
+        params += rows.transfer_columns(created)
+    if accounts:
+        parts.append(f"moved AS ({_UPDATE_ACCOUNTS})")
+        params += _account_columns(accounts)
+    if parts:
+        cur.execute(f"WITH {', '.join(parts)} SELECT 1", params)

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from adapters.ledger.port import AccountFlags
 from adapters.ledger.postgres_backend import PostgresLedger
+from adapters.ledger.postgres_transfers import COPY_FROM
 from tests.support.ledger_contract import (
     DR_LIMIT,
     R,
@@ -60,3 +61,15 @@ def test_a_limit_broken_midway_refuses_from_that_transfer_on(
     assert postgres_ledger.create_transfers(batch) == [R.CREATED] * 2 + [R.EXCEEDS_CREDITS] * 2
     assert balance(postgres_ledger, limited).debits_posted == 8
     assert postgres_ledger.create_transfers(batch[2:]) == [R.ID_ALREADY_FAILED] * 2
+
+
+def test_a_large_request_is_written_with_copy_and_reads_back_the_same(
+    postgres_ledger: PostgresLedger,
+) -> None:
+    debit, credit = open_accounts(postgres_ledger, AccountFlags.NONE, AccountFlags.NONE)
+    batch = [transfer(debit, credit, n % 7, user_data_32=n) for n in range(COPY_FROM + 5)]
+    assert postgres_ledger.create_transfers(batch) == [R.CREATED] * len(batch)
+    assert postgres_ledger.create_transfers(batch) == [R.EXISTS] * len(batch)
+    assert balance(postgres_ledger, debit).debits_posted == sum(t.amount for t in batch)
+    picked = [batch[0], batch[COPY_FROM], batch[-1]]
+    assert postgres_ledger.lookup_transfers([t.id for t in picked]) == picked
