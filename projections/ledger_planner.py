@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from adapters.ledger.chart import Chart, TransferCode
-from adapters.ledger.ids import packet_key, transfer_id
+from adapters.ledger.ids import packet_key, packet_keys, transfer_id, transfer_ids
 from adapters.ledger.port import AMOUNT_MAX, Account, Transfer, TransferFlags
 from domain.address import Address
 from domain.channel import Channel
@@ -111,19 +111,26 @@ class PostingPlanner:
                 "incoming": (peer.receivable.id, connector, int(TransferCode.PACKET_INCOMING)),
                 "outgoing": (connector, peer.payable.id, int(TransferCode.PACKET_OUTGOING)),
             }
-            for leg, (packet_id, direction, amount) in enumerate(event.entries):
+            entries = event.entries
+            ids = transfer_ids(event.originator_id, event.originator_version, len(entries))
+            keys = packet_keys([str(entry[0]) for entry in entries])
+            transfers = self.plan.transfers
+            for leg, (_, direction, amount) in enumerate(entries):
                 debit, credit, code = legs[direction]
-                self._transfer(
-                    position,
-                    event,
-                    leg,
-                    debit_account_id=debit,
-                    credit_account_id=credit,
-                    amount=int(amount),
-                    ledger=ledger,
-                    code=code,
-                    user_data_128=packet_key(str(packet_id)),
+                transfers.append(
+                    Transfer(
+                        id=ids[leg],
+                        debit_account_id=debit,
+                        credit_account_id=credit,
+                        amount=int(amount),
+                        ledger=ledger,
+                        code=code,
+                        user_data_128=keys[leg],
+                        user_data_64=position,
+                        user_data_32=leg,
+                    )
                 )
+            self.plan.positions.update(dict.fromkeys(ids, position))
         elif isinstance(event, PeerAccount.SettlementReserved):
             pending_id = transfer_id(event.originator_id, event.originator_version, 0)
             self._transfer(

@@ -58,8 +58,12 @@ class LedgerPostingsProjection(Projection):
         self.ledger = ledger
         self.chart = chart
         self.on_results = on_results  # the ledger results by code, for the metrics
+        # Peer and asset of each peer account: fixed when the account opens, so safe to keep
+        # across batches (and a batch of packets needs no read of the projection's state).
+        self._peers: dict[UUID, tuple[str, str]] = {}
+
     def apply(self, cursor: psycopg.Cursor[Any], events: Sequence[PositionedEvent]) -> None:
-        state = _load_state(cursor, events)
+        state = _load_state(cursor, events, self._peers)
         planner = PostingPlanner(self.chart, state)
         for positioned in events:
             planner.add(positioned.position, positioned.event)
@@ -75,10 +79,11 @@ class LedgerPostingsProjection(Projection):
             results = self.ledger.create_transfers(plan.transfers)
             if self.on_results is not None:
                 self.on_results(results)
-            for transfer, result in zip(plan.transfers, results, strict=True):
-                if not result.succeeded:
-                    position = plan.positions[transfer.id]
-                    raise PostingRefused("transfer", transfer.id, result, position)
+            if results.count(CreateResult.CREATED) != len(results):  # else nothing to look at
+                for transfer, result in zip(plan.transfers, results, strict=True):
+                    if not result.succeeded:
+                        position = plan.positions[transfer.id]
+                        raise PostingRefused("transfer", transfer.id, result, position)
             log.debug(
                 "ledger transfers posted",
                 extra={
@@ -89,10 +94,15 @@ class LedgerPostingsProjection(Projection):
                 },
             )
         _save_state(cursor, state)
+        self._peers.update(state.peers)
         failpoint("postings_after_ledger")  # the ledger has the batch; tracking is not committed
 
 
-def _load_state(cursor: psycopg.Cursor[Any], events: Sequence[PositionedEvent]) -> PostingState:
+def _load_state(
+    cursor: psycopg.Cursor[Any],
+    events: Sequence[PositionedEvent],
+    known_peers: dict[UUID, tuple[str, str]],
+) -> PostingState:
     peers: set[UUID] = set()
     channels: set[UUID] = set()
     settlements: set[UUID] = set()
@@ -105,13 +115,14 @@ def _load_state(cursor: psycopg.Cursor[Any], events: Sequence[PositionedEvent]) 
         elif isinstance(event, Channel.Event):
             channels.add(event.originator_id)
     state = PostingState()
-    if peers:
+    state.peers = {key: known_peers[key] for key in peers & known_peers.keys()}
+    if peers - known_peers.keys():
         cursor.execute(
             "SELECT account_id, peer_id, asset_code FROM ledger_posting_accounts"
             " WHERE account_id = ANY(%s)",
-            (list(peers),),
+            (list(peers - known_peers.keys()),),
         )
-        state.peers = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+        state.peers |= {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
     if channels:
         cursor.execute(
             "SELECT channel_id, peer_id, asset_code, our_address, our_deposit, token_decimals,"

@@ -8,6 +8,7 @@ transfer. An account id comes from its kind and what it belongs to (peer, asset,
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from uuid import UUID
 
 from adapters.ledger.errors import InvalidLedgerField
@@ -36,6 +37,25 @@ def transfer_id(originator_id: UUID, originator_version: int, leg: int) -> int:
     return value
 
 
+def transfer_ids(originator_id: UUID, originator_version: int, legs: int) -> list[int]:
+    """`transfer_id` of legs 0 .. legs-1 of one event: the event's part is hashed once."""
+    if originator_version < 0:
+        raise InvalidLedgerField("leg", (originator_version, 0), "must not be negative")
+    prefix = hashlib.blake2b(
+        originator_id.bytes + originator_version.to_bytes(8, "big"),
+        digest_size=16,
+        person=b"transfer",
+    )
+    values = []
+    for leg in range(legs):
+        digest = prefix.copy()
+        digest.update(leg.to_bytes(4, "big"))
+        values.append(int.from_bytes(digest.digest()))
+    if 0 in values or ID_MAX in values:
+        raise InvalidLedgerField("id", 0, "derived id is reserved; change the inputs")
+    return values
+
+
 def account_id(kind: str, ledger: int, *owner: str) -> int:
     """The id of the account of `kind` on `ledger` belonging to `owner` (peer, channel, ...)."""
     owners = (part.encode() for part in owner)
@@ -50,3 +70,21 @@ def packet_key(packet_id: str) -> int:
         except ValueError:
             pass
     return _digest(b"packet", packet_id.encode())
+
+
+def packet_keys(packet_ids: Iterable[str]) -> list[int]:
+    """`packet_key` of each packet id, with the digest's setup done once."""
+    keys = []
+    blake2b, packet = hashlib.blake2b, b"packet"
+    for packet_id in packet_ids:
+        if len(packet_id) in (32, 36):
+            keys.append(packet_key(packet_id))
+            continue
+        data = packet_id.encode()
+        key = int.from_bytes(
+            blake2b(len(data).to_bytes(4, "big") + data, digest_size=16, person=packet).digest()
+        )
+        if key in (0, ID_MAX):
+            raise InvalidLedgerField("id", key, "derived id is reserved; change the inputs")
+        keys.append(key)
+    return keys

@@ -8,6 +8,7 @@ between concurrent writers (deadlock, the same id inserted twice) roll back and 
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -85,7 +86,7 @@ class PostgresLedger:
     def _create_transfers(self, transfers: Sequence[Transfer]) -> list[CreateResult]:
         results: list[CreateResult] = []
         for chunk in split_batches(transfers, BATCH_LIMIT):
-            results += self._transaction("create_transfers", partial(create_transfers, chunk=chunk))
+            results += self._transaction("create_transfers", _attempts(chunk))
         return results
 
     # Reads
@@ -160,6 +161,17 @@ class PostgresLedger:
                     raise LedgerUnavailable(self.backend, operation, "deadline exceeded") from error
                 raise LedgerUnavailable(self.backend, operation, str(error).strip()) from error
         raise AssertionError("unreachable")
+
+
+def _attempts(chunk: Sequence[Transfer]) -> Callable[[psycopg.Cursor[Any]], list[CreateResult]]:
+    """The work of one request: the first attempt assumes the chunk's ids are new; a retry (a
+    stored id refused by the primary key, or a conflict with another writer) reads them."""
+    attempts = itertools.count()
+
+    def create(cur: psycopg.Cursor[Any]) -> list[CreateResult]:
+        return create_transfers(cur, chunk, ids_new=next(attempts) == 0)
+
+    return create
 
 
 def _create_accounts(cur: psycopg.Cursor[Any], chunk: Sequence[Account]) -> list[CreateResult]:

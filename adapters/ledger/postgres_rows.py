@@ -24,9 +24,34 @@ TRANSFER_COLUMNS = (
 def uuids(ids: Iterable[int]) -> str:
     """128-bit ids as one array literal of 32-hex-digit uuids (cast with ::uuid[]).
 
-    One string is far cheaper to send than thousands of adapted values.
+    One string is far cheaper to send than thousands of adapted values; `to_bytes().hex()` is
+    a few times faster than formatting with `:032x`.
     """
-    return "{" + ",".join([f"{value:032x}" for value in ids]) + "}"
+    return "{" + ",".join([value.to_bytes(16).hex() for value in ids]) + "}"
+
+
+def numbers(values: Iterable[int]) -> str:
+    """Ints as one array literal (cast with ::numeric[] or ::bigint[])."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def transfer_columns(created: Sequence[tuple[Transfer, int]]) -> list[str]:
+    """(transfer, timestamp) pairs as one array literal per column of TRANSFER_COLUMNS."""
+    return [
+        uuids(t.id for t, _ in created),
+        uuids(t.debit_account_id for t, _ in created),
+        uuids(t.credit_account_id for t, _ in created),
+        numbers(t.amount for t, _ in created),
+        uuids(t.pending_id for t, _ in created),
+        uuids(t.user_data_128 for t, _ in created),
+        numbers(t.user_data_64 for t, _ in created),
+        numbers(t.user_data_32 for t, _ in created),
+        numbers(t.timeout for t, _ in created),
+        numbers(t.ledger for t, _ in created),
+        numbers(t.code for t, _ in created),
+        numbers(int(t.flags) for t, _ in created),
+        numbers(timestamp for _, timestamp in created),
+    ]
 
 
 def account_from_row(row: Sequence[Any]) -> AccountBalance:
@@ -84,8 +109,9 @@ def transfer_from_row(row: Sequence[Any]) -> Transfer:
 def transfer_line(t: Transfer, timestamp: int) -> str:
     """One transfer as a line of COPY text (the fastest way in: no per-value adaptation)."""
     return (
-        f"{t.id:032x}\t{t.debit_account_id:032x}\t{t.credit_account_id:032x}\t{t.amount}\t"
-        f"{t.pending_id:032x}\t{t.user_data_128:032x}\t{t.user_data_64}\t{t.user_data_32}\t"
+        f"{t.id.to_bytes(16).hex()}\t{t.debit_account_id.to_bytes(16).hex()}\t"
+        f"{t.credit_account_id.to_bytes(16).hex()}\t{t.amount}\t{t.pending_id.to_bytes(16).hex()}\t"
+        f"{t.user_data_128.to_bytes(16).hex()}\t{t.user_data_64}\t{t.user_data_32}\t"
         f"{t.timeout}\t{t.ledger}\t{t.code}\t{int(t.flags)}\t{timestamp}\n"
     )
 

@@ -22,6 +22,7 @@ from adapters.ledger.port import (
     TransferFlags,
 )
 from adapters.ledger.rules_checks import PendingState, check_post_or_void, existing_result
+from adapters.ledger.rules_plain import plain_balances
 
 R = CreateResult
 _MISSING = object()
@@ -88,10 +89,16 @@ class TransferRules:
                 self._outcome.failed[t.id] = result
                 self.failed.add(t.id)
 
-        self._outcome.results = run_chains(
-            batch, create, lambda: len(self._journal), self._undo, failed
-        )
         outcome = self._outcome
+        moved = plain_balances(batch, self.accounts, self.balances, self.transfers, self.failed)
+        if moved is None:
+            outcome.results = run_chains(
+                batch, create, lambda: len(self._journal), self._undo, failed
+            )
+        else:  # the common batch: every transfer created, each account moved once
+            outcome.results = [R.CREATED] * len(batch)
+            for account_id, balance in moved.items():
+                self._set(self.balances, account_id, balance)
         changed: dict[int, set[int]] = {
             id(self.timestamps): set(),
             id(self.pending): set(),
@@ -104,6 +111,9 @@ class TransferRules:
             ((self.transfers[key], self.timestamps[key]) for key in changed[id(self.timestamps)]),
             key=lambda created: created[1],
         )
+        if moved is not None:
+            outcome.created += zip(batch, timestamps, strict=True)
+            self.transfers.update((t.id, t) for t in batch)
         outcome.pending_changes = {key: self.pending[key] for key in changed[id(self.pending)]}
         for key in changed[id(self.balances)]:
             dp, dq, cp, cq = self.balances[key]
