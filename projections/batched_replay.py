@@ -55,37 +55,48 @@ def rebuild(
     projections: Sequence[Projection],
     schema: str,
     head: int,
+    *,
+    after: int = 0,
+    fetch: int = FETCH_SIZE,
 ) -> int:
-    """Applies every event up to `head` to `projections` (writing into `schema`, tracking
-    included), on `cursor`'s connection in the caller's transaction; returns how many events
-    the log holds up to `head`."""
+    """Applies the events after `after` up to `head` to `projections`, writing into `schema`
+    (whose tables hold the read models as of `after`), on `cursor`'s connection in the caller's
+    transaction, `fetch` events at a time; records `head` as each projection's position in the
+    schema's `projection_tracking`, when it has one. Returns how many events the log holds in
+    that range."""
+    span = (after, head)
     with cursor.connection.cursor(row_factory=tuple_row) as own:
-        counts = _topic_counts(app, own, head)
+        counts = _topic_counts(app, own, span)
         summed = _SUMMED_TOPIC in counts and _can_sum(app)
         decoded = [
             t for t in counts if _read_model_topic(t) and not (summed and t == _SUMMED_TOPIC)
         ]
         if decoded:
-            _stream(app, cursor, projections, decoded, head)
+            _stream(app, cursor, projections, decoded, span, fetch)
         if summed:
-            _add_packet_totals(app, own, schema, head)
-    tracking = sql.Identifier(schema, "projection_tracking")
-    cursor.executemany(
-        sql.SQL(
-            "INSERT INTO {} (projection, position) VALUES (%s, %s)"
-            " ON CONFLICT (projection) DO UPDATE SET position = excluded.position"
-        ).format(tracking),
-        [(projection.name, head) for projection in projections],
-    )
+            _add_packet_totals(app, own, schema, span)
+        tracking = sql.Identifier(schema, "projection_tracking")
+        row = own.execute("SELECT to_regclass(%s)", (tracking.as_string(own),)).fetchone()
+        if row is not None and row[0] is not None:
+            own.executemany(
+                sql.SQL(
+                    "INSERT INTO {} (projection, position) VALUES (%s, %s)"
+                    " ON CONFLICT (projection) DO UPDATE SET position = excluded.position"
+                ).format(tracking),
+                [(projection.name, head) for projection in projections],
+            )
     return sum(counts.values())
 
 
-def _topic_counts(app: EventSource, cursor: psycopg.Cursor[Any], head: int) -> dict[str, int]:
+def _topic_counts(
+    app: EventSource, cursor: psycopg.Cursor[Any], span: tuple[int, int]
+) -> dict[str, int]:
     rows = cursor.execute(
         sql.SQL(
-            "SELECT topic, count(*) FROM {} WHERE notification_id <= %s GROUP BY topic"
+            "SELECT topic, count(*) FROM {} WHERE notification_id > %s AND notification_id <= %s"
+            " GROUP BY topic"
         ).format(events_table(app)),
-        (head,),
+        span,
     ).fetchall()
     return {str(topic): int(count) for topic, count in rows}
 
@@ -111,17 +122,19 @@ def _stream(
     cursor: psycopg.Cursor[Any],
     projections: Sequence[Projection],
     topics: list[str],
-    head: int,
+    span: tuple[int, int],
+    fetch: int,
 ) -> None:
     to_event = app.mapper.to_domain_event
     query = sql.SQL(
         "SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
-        " WHERE notification_id <= %s AND topic = ANY(%s) ORDER BY notification_id"
+        " WHERE notification_id > %s AND notification_id <= %s AND topic = ANY(%s)"
+        " ORDER BY notification_id"
     ).format(events_table(app))
     with cursor.connection.cursor("batched_replay", row_factory=tuple_row) as log:
-        log.itersize = FETCH_SIZE
-        log.execute(query, (head, topics))
-        while rows := log.fetchmany(FETCH_SIZE):
+        log.itersize = fetch
+        log.execute(query, (*span, topics))
+        while rows := log.fetchmany(fetch):
             events = [
                 PositionedEvent(
                     row[0],
@@ -138,27 +151,31 @@ def _stream(
                 )
                 for row in rows
             ]
-            for projection in projections:
-                projection.apply(cursor, events)
+            # Pipelined: the projections' statements go out without waiting for each result.
+            with cursor.connection.pipeline():
+                for projection in projections:
+                    projection.apply(cursor, events)
 
 
 def _add_packet_totals(
-    app: EventSource, cursor: psycopg.Cursor[Any], schema: str, head: int
+    app: EventSource, cursor: psycopg.Cursor[Any], schema: str, span: tuple[int, int]
 ) -> None:
     """What BalancesProjection does for each PacketsRecorded, summed per account in SQL.
 
     The sums are read back and written with a second statement: PostgreSQL plans a query that
-    writes without parallel workers, and the sums (one JSON parse per event) are the long part.
+    writes without parallel workers, and the sums (one JSON parse per event, both totals taken
+    from it by `json_to_record`) are the long part.
     """
     sums = cursor.execute(
         sql.SQL(
-            "SELECT originator_id, sum((state ->> 'outgoing_total')::numeric),"
-            " sum((state ->> 'incoming_total')::numeric), max(originator_version)"
-            " FROM (SELECT originator_id, originator_version,"
-            " convert_from(state, 'UTF8')::json AS state FROM {}"
-            " WHERE notification_id <= %s AND topic = %s) packets GROUP BY originator_id"
+            "SELECT originator_id, sum(totals.outgoing_total), sum(totals.incoming_total),"
+            " max(originator_version) FROM {},"
+            " json_to_record(convert_from(state, 'UTF8')::json)"
+            " AS totals (outgoing_total numeric, incoming_total numeric)"
+            " WHERE notification_id > %s AND notification_id <= %s AND topic = %s"
+            " GROUP BY originator_id"
         ).format(events_table(app)),
-        (head, _SUMMED_TOPIC),
+        (*span, _SUMMED_TOPIC),
     ).fetchall()
     if not sums:
         return

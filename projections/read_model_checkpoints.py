@@ -126,8 +126,9 @@ def checkpoint_on_schedule(
 ) -> None:
     """A part `settle run`'s leader runs: a checkpoint at the head each time `every_events`
     events have been recorded since the newest one. Reads only the log; never holds up
-    recording."""
-    while not stop.is_set():
+    recording. The first look is one `check_seconds` after the start, not at it: a checkpoint
+    replays the events since the last one, work a node coming up should not be doing."""
+    while not stop.wait(check_seconds):
         head = int(app.recorder.max_notification_id() or 0)
         with pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
             row = cursor.execute(
@@ -137,4 +138,3 @@ def checkpoint_on_schedule(
         newest = int(row[0]) if row else 0
         if head - newest >= every_events:
             take_checkpoint(app, pool, head, keep=keep)
-        stop.wait(check_seconds)
