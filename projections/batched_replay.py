@@ -1,13 +1,15 @@
-"""Rebuilds the read models (balances, channels, settlements) into a fresh schema in one pass.
+"""Rebuilds the read models (balances, channels, settlements) into a fresh schema, scanning the
+log once.
 
 What `settle replay` runs instead of one incremental follower per read model, each reading and
 decoding the whole log. The result is the same tables (a test compares them on a history with
 every event type), reached by three cheaper routes:
 
-- the log is read once, on one server-side cursor in large fetches, and only the topics the read
-  models handle are fetched (the topic filter is in SQL); each event is decoded once by the
-  application's own mapper and fanned out to every read model, whose own `apply` writes it, in
-  log order;
+- the log is scanned once, in PostgreSQL (`_survey`): it counts the events per topic, sums the
+  packet totals (below) and lists the positions of the other events; of those, only the ones
+  of topics the read models handle are then fetched, by position (the primary key), in large
+  batches; each is decoded once by the application's own mapper and fanned out to every read
+  model, whose own `apply` writes it, in log order, the statements pipelined;
 - `PeerAccount.PacketsRecorded`, nearly every event of a long log, is not decoded in Python: its
   only effect on a read model is to add its two totals to the account's balance and to move the
   row's version on, and additions commute, so PostgreSQL sums the totals per account and the
@@ -24,6 +26,7 @@ mapper too, like any other.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -38,7 +41,7 @@ from domain.settlement import Settlement
 from projections.runner import EventSource, PositionedEvent, Projection
 
 FETCH_SIZE = 5000
-"""Events fetched from the server-side cursor and applied at a time."""
+"""Events fetched (by position) and applied at a time."""
 
 _READ_MODEL_EVENTS = (PeerAccount.Event, Channel.Event, Settlement.Event)
 _SUMMED_TOPIC = get_topic(PeerAccount.PacketsRecorded)
@@ -66,15 +69,16 @@ def rebuild(
     that range."""
     span = (after, head)
     with cursor.connection.cursor(row_factory=tuple_row) as own:
-        counts = _topic_counts(app, own, span)
-        summed = _SUMMED_TOPIC in counts and _can_sum(app)
-        decoded = [
-            t for t in counts if _read_model_topic(t) and not (summed and t == _SUMMED_TOPIC)
-        ]
-        if decoded:
-            _stream(app, cursor, projections, decoded, span, fetch)
-        if summed:
-            _add_packet_totals(app, own, schema, span)
+        survey = _survey(app, own, span, _SUMMED_TOPIC if _can_sum(app) else None)
+        decoded = sorted(
+            position
+            for topic, positions in survey.positions.items()
+            if _read_model_topic(topic)
+            for position in positions
+        )
+        for start in range(0, len(decoded), fetch):
+            _apply(app, own, cursor, projections, decoded[start : start + fetch])
+        _add_packet_totals(own, schema, survey.totals)
         tracking = sql.Identifier(schema, "projection_tracking")
         row = own.execute("SELECT to_regclass(%s)", (tracking.as_string(own),)).fetchone()
         if row is not None and row[0] is not None:
@@ -85,20 +89,50 @@ def rebuild(
                 ).format(tracking),
                 [(projection.name, head) for projection in projections],
             )
-    return sum(counts.values())
+    return sum(survey.counts.values())
 
 
-def _topic_counts(
-    app: EventSource, cursor: psycopg.Cursor[Any], span: tuple[int, int]
-) -> dict[str, int]:
+@dataclass
+class _Survey:
+    """One scan of the log's range: events per topic, and the packet totals per account."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    # the positions of the events not summed, by topic
+    positions: dict[str, list[int]] = field(default_factory=dict)
+    # account id, outgoing total, incoming total, last version: one per account with packets
+    totals: list[tuple[Any, Any, Any, Any]] = field(default_factory=list)
+
+
+def _survey(
+    app: EventSource, cursor: psycopg.Cursor[Any], span: tuple[int, int], summed: str | None
+) -> _Survey:
+    """Counts the range's events per topic, lists the positions of those not of the `summed`
+    topic, and adds up each account's totals of that one, in one scan: only the summed topic's
+    states are parsed (`json_to_record` takes both totals from one parse). Parallel workers may
+    run it: it writes nothing."""
     rows = cursor.execute(
         sql.SQL(
-            "SELECT topic, count(*) FROM {} WHERE notification_id > %s AND notification_id <= %s"
-            " GROUP BY topic"
+            "SELECT topic, CASE WHEN topic = %(summed)s THEN originator_id END AS account,"
+            " count(*), sum(totals.outgoing_total), sum(totals.incoming_total),"
+            " max(originator_version),"
+            " array_agg(notification_id) FILTER (WHERE topic IS DISTINCT FROM %(summed)s)"
+            " FROM {},"
+            " json_to_record(CASE WHEN topic = %(summed)s"
+            " THEN convert_from(state, 'UTF8')::json ELSE '{{}}'::json END)"
+            " AS totals (outgoing_total numeric, incoming_total numeric)"
+            " WHERE notification_id > %(after)s AND notification_id <= %(head)s"
+            " GROUP BY topic, account"
         ).format(events_table(app)),
-        span,
+        {"summed": summed, "after": span[0], "head": span[1]},
     ).fetchall()
-    return {str(topic): int(count) for topic, count in rows}
+    survey = _Survey()
+    for topic, account, count, outgoing, incoming, version, positions in rows:
+        survey.counts[topic] = survey.counts.get(topic, 0) + int(count)
+        if account is not None:
+            survey.totals.append((account, outgoing, incoming, version))
+        if positions:
+            survey.positions.setdefault(topic, []).extend(positions)
+    return survey
 
 
 def _read_model_topic(topic: str) -> bool:
@@ -117,69 +151,54 @@ def _can_sum(app: EventSource) -> bool:
     return plain and getattr(PeerAccount.PacketsRecorded, "class_version", 1) == 1
 
 
-def _stream(
+def _apply(
     app: EventSource,
-    cursor: psycopg.Cursor[Any],
+    reader: psycopg.Cursor[Any],
+    writer: psycopg.Cursor[Any],
     projections: Sequence[Projection],
-    topics: list[str],
-    span: tuple[int, int],
-    fetch: int,
+    positions: list[int],
 ) -> None:
+    """Fetches the events at `positions` (ascending), decodes each once, and applies them to
+    every projection, in log order."""
+    rows = reader.execute(
+        sql.SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
+            " WHERE notification_id = ANY(%s) ORDER BY notification_id"
+        ).format(events_table(app)),
+        (positions,),
+    ).fetchall()
     to_event = app.mapper.to_domain_event
-    query = sql.SQL(
-        "SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
-        " WHERE notification_id > %s AND notification_id <= %s AND topic = ANY(%s)"
-        " ORDER BY notification_id"
-    ).format(events_table(app))
-    with cursor.connection.cursor("batched_replay", row_factory=tuple_row) as log:
-        log.itersize = fetch
-        log.execute(query, (*span, topics))
-        while rows := log.fetchmany(fetch):
-            events = [
-                PositionedEvent(
-                    row[0],
-                    to_event(
-                        Notification(
-                            id=row[0],
-                            originator_id=row[1],
-                            originator_version=row[2],
-                            topic=row[3],
-                            state=bytes(row[4]),
-                        )
-                    ),
-                    row[3],
+    events = [
+        PositionedEvent(
+            position,
+            to_event(
+                Notification(
+                    id=position,
+                    originator_id=originator_id,
+                    originator_version=version,
+                    topic=topic,
+                    state=bytes(state),
                 )
-                for row in rows
-            ]
-            # Pipelined: the projections' statements go out without waiting for each result.
-            with cursor.connection.pipeline():
-                for projection in projections:
-                    projection.apply(cursor, events)
+            ),
+            topic,
+        )
+        for position, originator_id, version, topic, state in rows
+    ]
+    # Pipelined: the projections' statements go out without waiting for each result.
+    with writer.connection.pipeline():
+        for projection in projections:
+            projection.apply(writer, events)
 
 
 def _add_packet_totals(
-    app: EventSource, cursor: psycopg.Cursor[Any], schema: str, span: tuple[int, int]
+    cursor: psycopg.Cursor[Any], schema: str, totals: list[tuple[Any, Any, Any, Any]]
 ) -> None:
-    """What BalancesProjection does for each PacketsRecorded, summed per account in SQL.
-
-    The sums are read back and written with a second statement: PostgreSQL plans a query that
-    writes without parallel workers, and the sums (one JSON parse per event, both totals taken
-    from it by `json_to_record`) are the long part.
-    """
-    sums = cursor.execute(
-        sql.SQL(
-            "SELECT originator_id, sum(totals.outgoing_total), sum(totals.incoming_total),"
-            " max(originator_version) FROM {},"
-            " json_to_record(convert_from(state, 'UTF8')::json)"
-            " AS totals (outgoing_total numeric, incoming_total numeric)"
-            " WHERE notification_id > %s AND notification_id <= %s AND topic = %s"
-            " GROUP BY originator_id"
-        ).format(events_table(app)),
-        (*span, _SUMMED_TOPIC),
-    ).fetchall()
-    if not sums:
+    """What BalancesProjection does for each PacketsRecorded, with the totals summed per
+    account: one row updated per account. Written after the other events, whose updates of
+    the same rows add up the same whatever the order; the version kept is the greatest."""
+    if not totals:
         return
-    columns = [list(column) for column in zip(*sums, strict=True)]
+    columns = [list(column) for column in zip(*totals, strict=True)]
     cursor.execute(
         sql.SQL(
             "UPDATE {} b SET payable = b.payable + s.outgoing,"
