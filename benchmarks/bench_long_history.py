@@ -22,6 +22,10 @@ its fields): what any replay that reads the log must at least spend.
     python -m benchmarks.bench_long_history [--events 1000000] [--per-account 100]
         [--phases run,restart,replay]
 
+Before the nodes start, the project's modules are byte-compiled as the service image does
+(Dockerfile: `compileall`); with PYTHONDONTWRITEBYTECODE set, as here, every start would
+otherwise compile them again (`--no-compile` measures that).
+
 Without the `run` phase, the live read models are caught up first by an untimed `settle replay`
 (as `settle run` would have), so the timed one measures the rebuild alone.
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess  # nosec B404 - runs our own console script
 import tempfile
 import time
@@ -122,6 +127,13 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used: start-up cost that the machine's load does
+    not inflate (the wall time to ready does, on a shared machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def api_url(node: NodeProcess) -> str | None:
     for record in node.log_records():
         if record.get("event") == "http api listening":
@@ -162,6 +174,7 @@ def run_node(url: str, log: Path, args: argparse.Namespace, stream: bool) -> dic
             if "ready" not in figures and ready(api_url(node)):
                 figures["ready"] = now
                 figures["rss_at_ready_mib"] = samples[-1] / 1024
+                figures["cpu_at_ready_s"] = cpu_seconds(pid)
             if "ready" in figures and not stream:
                 break
             if "ready" in figures and lowest_follower_position(url) >= head:
@@ -193,6 +206,18 @@ def replay(url: str) -> tuple[float, int]:
     return elapsed, replayed
 
 
+def compile_project() -> None:
+    """Byte-compiles the packages `settle` imports, where it imports them from, as the image
+    does at build time."""
+    import compileall
+
+    import bootstrap
+
+    root = Path(bootstrap.__file__).resolve().parents[1]
+    for package in ("domain", "application", "projections", "adapters", "entrypoints", "bootstrap"):
+        compileall.compile_dir(root / package, quiet=1)
+
+
 def replay_floor(url: str, stored: int) -> float:
     """Seconds: `settle --help` plus one read of every event's JSON state in PostgreSQL."""
     env = node_environment({"DATABASE_URL": url})
@@ -216,8 +241,11 @@ def main() -> None:
     parser.add_argument("--sample", type=float, default=0.2)
     parser.add_argument("--stream-timeout", type=float, default=900.0)
     parser.add_argument("--phases", default="run,restart,replay", help="run,restart,replay")
+    parser.add_argument("--no-compile", action="store_true", help="no byte-compiling first")
     args = parser.parse_args()
     phases = set(args.phases.split(","))
+    if not args.no_compile:
+        compile_project()
     with (
         benchmark_database("bench_long_history") as url,
         tempfile.TemporaryDirectory(prefix="bench-long-") as logs,
