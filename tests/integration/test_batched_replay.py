@@ -143,3 +143,8 @@ def test_a_replay_that_dies_leaves_nothing_and_the_next_one_is_clean(
     assert left == (0,)
     report = replay(node)
     assert report.clean and report.events == stored
+
+
+def test_a_replay_of_an_empty_log_is_clean(node: Node) -> None:
+    report = replay(node)
+    assert report.clean and (report.events, report.position) == (0, 0)
