@@ -47,6 +47,9 @@ COPY migrations ./migrations
 COPY schemas ./schemas
 COPY deploy/docker/check-prod-env /usr/local/bin/check-prod-env
 COPY --from=contracts /src/contracts/out ./contracts/out
+# Byte-compiled once here: PYTHONDONTWRITEBYTECODE stops the service writing caches, so without
+# this every start compiles the project's ~200 modules again (about 0.5 s of the start-up).
+RUN python -m compileall -q domain application projections adapters entrypoints bootstrap
 EXPOSE 8080 8081
 # The process answers on /healthz (no credentials needed); python's urllib, so no curl.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD \

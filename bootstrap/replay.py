@@ -1,5 +1,8 @@
 """Rebuild every read model from the first event into fresh tables; compare with the live ones.
 
+The rebuild reads the log once and writes the tables set-wise (`projections.batched_replay`),
+in one transaction: a replay that dies leaves nothing half-built, and the next starts over.
+
 The fresh tables live in a private schema named in every statement (no search path is set), on a
 connection of the node's pool; the schema is dropped whatever happens.
 """
@@ -12,11 +15,12 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from bootstrap.followers import read_model_projections
 from bootstrap.node import Node
-from projections.runner import ProjectionRunner, head_position
+from projections.batched_replay import rebuild
+from projections.runner import head_position
 
 READ_MODEL_TABLES = {
     "balances": "account_id",
@@ -58,19 +62,8 @@ def replay(node: Node) -> ReplayReport:
                         sql.Identifier(schema, table), sql.Identifier("public", table)
                     )
                 )
-            events = 0
-            for projection in read_model_projections(schema):
-                runner = ProjectionRunner(
-                    node.app,
-                    node.pool,
-                    projection,
-                    batch_size=node.settings.projection_batch_size,
-                    schema=schema,
-                )
-                try:
-                    events = max(events, runner.catch_up(stop_at=head))
-                finally:
-                    runner.close()
+            with conn.transaction(), conn.cursor(row_factory=tuple_row) as cursor:
+                events = rebuild(node.app, cursor, read_model_projections(schema), schema, head)
             report = ReplayReport(position=head, events=events)
             for table, key in READ_MODEL_TABLES.items():
                 report.differences.extend(_differences(conn, schema, table, key))

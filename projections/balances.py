@@ -47,38 +47,48 @@ class BalancesProjection(Projection):
             delta = deltas.setdefault(event.originator_id, _Delta())
             delta.version = event.originator_version
             _accumulate(delta, event)
+        # Set-wise: one statement for the accounts opened, one for the others changed (each
+        # account once, with its batch's changes added up), whatever the batch holds.
         if opened:
-            cursor.executemany(
+            cursor.execute(
                 sql.SQL(
                     "INSERT INTO {} (account_id, peer_id, asset_code, asset_scale, version)"
-                    " VALUES (%s, %s, %s, %s, 1)"
+                    " SELECT account_id, peer_id, asset_code, asset_scale, 1 FROM"
+                    " unnest(%s::uuid[], %s::text[], %s::text[], %s::smallint[])"
+                    " AS o (account_id, peer_id, asset_code, asset_scale)"
                 ).format(self.table),
-                opened,
+                [list(column) for column in zip(*opened, strict=True)],
             )
         if deltas:
-            cursor.executemany(
+            changes = [
+                (
+                    account_id,
+                    d.payable,
+                    d.receivable,
+                    d.in_flight,
+                    d.paused,
+                    d.last_settlement_id,
+                    d.last_settlement_at,
+                    d.peer_address,
+                    d.version,
+                )
+                for account_id, d in deltas.items()
+            ]
+            cursor.execute(
                 sql.SQL(
-                    "UPDATE {} SET payable = payable + %s, receivable = receivable + %s,"
-                    " in_flight = in_flight + %s, paused = coalesce(%s, paused),"
-                    " last_settlement_id = coalesce(%s, last_settlement_id),"
-                    " last_settlement_at = coalesce(%s, last_settlement_at),"
-                    " peer_address = coalesce(%s, peer_address), version = %s"
-                    " WHERE account_id = %s"
+                    "UPDATE {} b SET payable = b.payable + d.payable,"
+                    " receivable = b.receivable + d.receivable,"
+                    " in_flight = b.in_flight + d.in_flight, paused = coalesce(d.paused, b.paused),"
+                    " last_settlement_id = coalesce(d.last_settlement_id, b.last_settlement_id),"
+                    " last_settlement_at = coalesce(d.last_settlement_at, b.last_settlement_at),"
+                    " peer_address = coalesce(d.peer_address, b.peer_address), version = d.version"
+                    " FROM unnest(%s::uuid[], %s::numeric[], %s::numeric[], %s::numeric[],"
+                    " %s::boolean[], %s::uuid[], %s::timestamptz[], %s::text[], %s::bigint[])"
+                    " AS d (account_id, payable, receivable, in_flight, paused,"
+                    " last_settlement_id, last_settlement_at, peer_address, version)"
+                    " WHERE b.account_id = d.account_id"
                 ).format(self.table),
-                [
-                    (
-                        d.payable,
-                        d.receivable,
-                        d.in_flight,
-                        d.paused,
-                        d.last_settlement_id,
-                        d.last_settlement_at,
-                        d.peer_address,
-                        d.version,
-                        account_id,
-                    )
-                    for account_id, d in deltas.items()
-                ],
+                [list(column) for column in zip(*changes, strict=True)],
             )
 
 

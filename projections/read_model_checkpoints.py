@@ -1,8 +1,10 @@
 """Checkpoints of the read models at exact positions, so that a point-in-time query replays only
 the events after the nearest checkpoint at or below it, not the whole log.
 
-A checkpoint is made by the very replay a point-in-time query runs (`read_models_at`, itself
-starting from the checkpoint before), so it equals what the read models showed at its position.
+A checkpoint is made by replaying, from the checkpoint before, the events up to its position into
+a scratch schema with the batched replay (`projections.batched_replay`, proven to build the
+tables the read-model followers build), so it equals what the read models showed at its position;
+the scratch schema is made and dropped inside the checkpoint's own transaction.
 Each table's rows are stored as one JSONB array beside a fingerprint of the tables' columns: a
 checkpoint taken before a migration changed a read model is never restored (the query replays
 from an older matching checkpoint, or from the first event). How many are kept is bounded; past
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from typing import Any
 
 import psycopg
@@ -22,7 +25,11 @@ from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from domain.fingerprint import fingerprint
+from projections.balances import BalancesProjection
+from projections.batched_replay import rebuild
+from projections.channels import ChannelsProjection
 from projections.runner import EventSource
+from projections.settlements import SettlementsProjection
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +73,6 @@ def take_checkpoint(
 ) -> bool:
     """Stores the read models as of `position`; False if a usable one is there already.
     Then thins the checkpoints down to `keep`."""
-    from projections.point_in_time import read_models_at  # it restores from checkpoints
-
     with pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
         columns = columns_fingerprint(cursor)
         taken = cursor.execute(
@@ -76,12 +81,26 @@ def take_checkpoint(
         ).fetchone()
     if taken:
         return False
+    schema = f"checkpoint_{uuid.uuid4().hex[:12]}"
     with (
-        read_models_at(app, pool, position) as schema,
         pool.connection() as conn,
         conn.transaction(),
         conn.cursor(row_factory=tuple_row) as cursor,
     ):
+        cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        for table in READ_MODEL_TABLES:
+            cursor.execute(
+                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(
+                    sql.Identifier(schema, table), sql.Identifier("public", table)
+                )
+            )
+        start = restore_nearest(cursor, schema, position)
+        projections = [
+            BalancesProjection(schema),
+            ChannelsProjection(schema),
+            SettlementsProjection(schema),
+        ]
+        rebuild(app, cursor, projections, schema, position, after=start)
         cursor.execute("DELETE FROM read_model_checkpoints WHERE position = %s", (position,))
         cursor.execute(
             "INSERT INTO read_model_checkpoints (position, columns) VALUES (%s, %s)",
@@ -96,6 +115,7 @@ def take_checkpoint(
                 (position, table),
             )
         _thin(cursor, keep)
+        cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
     log.info("read-model checkpoint taken", extra={"position": position})
     return True
 
@@ -126,8 +146,9 @@ def checkpoint_on_schedule(
 ) -> None:
     """A part `settle run`'s leader runs: a checkpoint at the head each time `every_events`
     events have been recorded since the newest one. Reads only the log; never holds up
-    recording."""
-    while not stop.is_set():
+    recording. The first look is one `check_seconds` after the start, not at it: a checkpoint
+    replays the events since the last one, work a node coming up should not be doing."""
+    while not stop.wait(check_seconds):
         head = int(app.recorder.max_notification_id() or 0)
         with pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
             row = cursor.execute(
@@ -137,4 +158,3 @@ def checkpoint_on_schedule(
         newest = int(row[0]) if row else 0
         if head - newest >= every_events:
             take_checkpoint(app, pool, head, keep=keep)
-        stop.wait(check_seconds)
