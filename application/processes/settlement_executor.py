@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from application.new_events import NewEvents
+from application.processes.rechecks import Rechecks
 from application.processes.settlement_monitor import PayableAccounts, SettlementMonitor
 from application.processes.settlement_news import SettlementNews
 from application.processes.settlement_steps import Progress, SettlementSteps
@@ -66,6 +67,7 @@ class SettlementExecutor:
         self._stop = threading.Event()
         self._may_act: Callable[[], bool] = lambda: True  # leadership fencing (see run)
         self._threads: list[threading.Thread] = []
+        self._rechecks = Rechecks(self.submit, self._stop)
 
     # Finding work
 
@@ -108,7 +110,7 @@ class SettlementExecutor:
             if not due:
                 return
             progressed = [self.drive(sid) for sid in due]
-            if all(p is Progress.WAITING for p in progressed):
+            if all(p in (Progress.WAITING, Progress.CATCHING_UP) for p in progressed):
                 return
 
     def _work(self) -> None:
@@ -120,7 +122,10 @@ class SettlementExecutor:
             if not self._may_act():
                 continue  # a newer leader drives it; nothing is acted on here any more
             try:
-                self.drive(settlement_id)
+                if self.drive(settlement_id) is Progress.CATCHING_UP:
+                    self._rechecks.later(settlement_id)  # no event will say when: look again
+                else:
+                    self._rechecks.done(settlement_id)
             except Exception:
                 log.exception(
                     "settlement worker error", extra={"settlement_id": str(settlement_id)}
@@ -135,6 +140,11 @@ class SettlementExecutor:
             thread = threading.Thread(target=self._work, name=f"settlement-worker-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        rechecks = threading.Thread(
+            target=self._rechecks.run, name="settlement-rechecks", daemon=True
+        )
+        rechecks.start()
+        self._threads.append(rechecks)
 
     def run(
         self,
