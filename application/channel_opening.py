@@ -65,19 +65,44 @@ class ChannelOpening:
         self.directory = directory
         self.transactions = transactions
         self.sync_rail = sync_rail  # records what the chain watcher has not seen yet
+        # (chain, token network, partner, our address) -> our usable channel there. A channel's
+        # identity never changes; whether it is still usable is checked on the aggregate.
+        self._usable: dict[tuple[int, str, str, str], UUID] = {}
 
-    def request_channel(self, account: PeerAccount, rail: ChainRail) -> UUID:
-        """Our usable channel with the peer on this rail, recording an open request if none."""
+    def usable_channel(self, account: PeerAccount, rail: ChainRail) -> UUID | None:
+        """Our channel with the peer on this rail, of the rail's key, being opened or open.
+        Found once on the read model, then remembered: each later look is one load of the
+        channel, which says whether it is still usable (not closed, failed or abandoned)."""
         if account.address is None:
             raise PeerNotRegistered(account.peer_id)
-        # Only a channel of the rail's key (the active one) carries new payments: a channel of
-        # an older key is left to close and settle with that key.
         our_address = str(rail.network.our_address)
+        key = (
+            rail.chain_id,
+            str(Address(rail.token_network)),
+            str(Address(account.address)),
+            str(Address(our_address)),
+        )
+        known = self._usable.get(key)
+        if known is not None and _still_usable(self.app.channel(known)):
+            return known
         found = self.directory.usable_channel(
             rail.chain_id, rail.token_network, account.address, our_address
         )
+        if found is None:
+            self._usable.pop(key, None)
+        else:
+            self._usable[key] = found
+        return found
+
+    def request_channel(self, account: PeerAccount, rail: ChainRail) -> UUID:
+        """Our usable channel with the peer on this rail, recording an open request if none."""
+        # Only a channel of the rail's key (the active one) carries new payments: a channel of
+        # an older key is left to close and settle with that key.
+        found = self.usable_channel(account, rail)
         if found is not None:
             return found
+        assert account.address is not None  # usable_channel refuses an unregistered peer
+        our_address = str(rail.network.our_address)
         generation = self.directory.generation(rail.chain_id, rail.token_network, account.address)
         channel = Channel.request_open(
             channel_key(rail, account.address, generation),
@@ -182,3 +207,9 @@ class ChannelOpening:
                 raise ChannelAwaitingSettlement(onchain_id, settle_after) from error
             raise
         record_payout(self.app, old_id, receipt)
+
+
+def _still_usable(channel: Channel) -> bool:
+    """As the read model's usable channel: being opened or open, and not abandoned."""
+    usable = (ChannelState.OPEN_REQUESTED, ChannelState.OPENED)
+    return channel.state in usable and channel.abandoned_reason is None

@@ -77,6 +77,20 @@ class SettlementCommands(AggregateStore):
     ) -> None:
         self._with_account(settlement_id, partial(rules.channel_ready, channel_id, tx_hash, at))
 
+    def record_ready_on_rail(
+        self,
+        settlement_id: UUID,
+        account_id: UUID,
+        routing: tuple[str, dict[str, object]] | None,
+        channel_id: UUID,
+        tx_hash: str | None,
+        at: datetime,
+    ) -> None:
+        """The rail chosen in this step (if any) and the channel ready, in one save. The caller
+        knows the settlement's account (it never changes): no load to find it."""
+        record = partial(rules.ready_on_rail, routing, channel_id, tx_hash, at)
+        self._change_together(account_id, PeerAccount, settlement_id, Settlement, record)
+
     def record_proof_signed(
         self,
         settlement_id: UUID,
@@ -103,6 +117,13 @@ class SettlementCommands(AggregateStore):
     def apply_settlement_to_books(self, settlement_id: UUID, at: datetime) -> None:
         """The delivered amount leaves in-flight for good: account and settlement together."""
         self._with_account(settlement_id, partial(rules.applied, at))
+
+    def record_delivered_and_applied(
+        self, settlement_id: UUID, account_id: UUID, receipt: str, at: datetime
+    ) -> None:
+        """The claim acknowledged and its amount applied to the books, in one save."""
+        record = partial(rules.delivered_and_applied, receipt, at)
+        self._change_together(account_id, PeerAccount, settlement_id, Settlement, record)
 
     def complete_settlement(self, settlement_id: UUID, at: datetime) -> None:
         self._change(settlement_id, Settlement, partial(rules.complete, at))
