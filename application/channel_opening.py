@@ -70,9 +70,14 @@ class ChannelOpening:
         self._usable: dict[tuple[int, str, str, str], UUID] = {}
 
     def usable_channel(self, account: PeerAccount, rail: ChainRail) -> UUID | None:
-        """Our channel with the peer on this rail, of the rail's key, being opened or open.
-        Found once on the read model, then remembered: each later look is one load of the
-        channel, which says whether it is still usable (not closed, failed or abandoned)."""
+        """Our channel with the peer on this rail, of the rail's key, being opened or open."""
+        found = self.usable(account, rail)
+        return found.id if found is not None else None
+
+    def usable(self, account: PeerAccount, rail: ChainRail) -> Channel | None:
+        """The usable channel itself (see `usable_channel`). Found once on the read model, then
+        remembered: each later look is one load of the channel, which says whether it is still
+        usable (not closed, failed or abandoned)."""
         if account.address is None:
             raise PeerNotRegistered(account.peer_id)
         our_address = str(rail.network.our_address)
@@ -83,16 +88,18 @@ class ChannelOpening:
             str(Address(our_address)),
         )
         known = self._usable.get(key)
-        if known is not None and _still_usable(self.app.channel(known)):
-            return known
+        if known is not None:
+            channel = self.app.channel(known)
+            if _still_usable(channel):
+                return channel
         found = self.directory.usable_channel(
             rail.chain_id, rail.token_network, account.address, our_address
         )
         if found is None:
             self._usable.pop(key, None)
-        else:
-            self._usable[key] = found
-        return found
+            return None
+        self._usable[key] = found
+        return self.app.channel(found)
 
     def request_channel(self, account: PeerAccount, rail: ChainRail) -> UUID:
         """Our usable channel with the peer on this rail, recording an open request if none."""

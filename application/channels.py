@@ -54,8 +54,11 @@ class ChannelService:
     ) -> ChannelReadiness:
         # A new payment goes on a channel of the active key (the named rail's); the channel's
         # own rail (its key's) then sends every transaction on it.
-        channel_id = self.opening.request_channel(account, self.rails.named(rail_name))
-        channel = self.app.channel(channel_id)
+        named = self.rails.named(rail_name)
+        channel = self.opening.usable(account, named)
+        if channel is None:
+            channel = self.app.channel(self.opening.request_channel(account, named))
+        channel_id = channel.id
         rail = self.rails.of_channel(channel)
         last_tx = None
         if channel.state == ChannelState.OPEN_REQUESTED:  # else open() has nothing to do
@@ -72,11 +75,8 @@ class ChannelService:
         funded for `amount` more, and so send no transaction (a hint, decided on a view)."""
         if account.address is None:
             return False
-        channel_id = self.opening.usable_channel(account, self.rails.named(rail_name))
-        if channel_id is None:
-            return False
-        channel = self.app.channel(channel_id)
-        if channel.state != ChannelState.OPENED:
+        channel = self.opening.usable(account, self.rails.named(rail_name))
+        if channel is None or channel.state != ChannelState.OPENED:
             return False
         needed = channel.our_transferred + self.token_amount(channel, amount, account.asset_scale)
         return needed <= channel.our_deposit

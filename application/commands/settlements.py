@@ -98,10 +98,13 @@ class SettlementCommands(AggregateStore):
         proof: tuple[int, int],
         signature: str,
         at: datetime,
+        seen: Settlement | None = None,
     ) -> None:
         """Records our signed proof on the channel, the settlement and (as promised) the account,
-        in one save; refused unless the proof is the channel's next for `token_amount` more."""
-        settlement = self.settlement(settlement_id)
+        in one save; refused unless the proof is the channel's next for `token_amount` more.
+        `seen` is the caller's view of the settlement, if it has one: its account and channel
+        (the save checks the channel is still the settlement's), without another load."""
+        settlement = seen if seen is not None else self.settlement(settlement_id)
         if settlement.channel_id is None:
             raise IllegalTransition("Settlement", settlement_id, settlement.status, "sign")
         record = partial(rules.proof_signed, token_amount, proof, signature, at)

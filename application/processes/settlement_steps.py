@@ -155,7 +155,9 @@ class SettlementSteps(Generic[Terms]):
         account = self.app.load(settlement.account_id, PeerAccount)
         channel = self.app.load(_channel_id(settlement), Channel)
         amount, proof, signature = self._signed_proof(channel, settlement, account)
-        self.app.record_proof_signed(settlement.id, amount, proof, signature, self.clock())
+        self.app.record_proof_signed(
+            settlement.id, amount, proof, signature, self.clock(), seen=settlement
+        )
 
     def _signed_proof(
         self, channel: Channel, settlement: Settlement, account: PeerAccount
