@@ -67,6 +67,23 @@ def ready_on_rail(
     channel_ready(channel_id, tx_hash, at, account, s)
 
 
+def ready_and_signed(
+    routing: tuple[str, dict[str, object]] | None,
+    token_amount: int,
+    proof: tuple[int, int],
+    signature: str,
+    at: datetime,
+    channel: Channel,
+    s: Settlement,
+    account: PeerAccount,
+) -> None:
+    """The rail chosen (if routed in this step), the channel ready and our proof on it signed,
+    in one save, each with its own checks (reservation; the channel's next proof, within our
+    deposit)."""
+    ready_on_rail(routing, channel.id, None, at, account, s)
+    proof_signed(token_amount, proof, signature, at, channel, s, account)
+
+
 def proof_signed(
     token_amount: int,
     proof: tuple[int, int],

@@ -91,6 +91,22 @@ class SettlementCommands(AggregateStore):
         record = partial(rules.ready_on_rail, routing, channel_id, tx_hash, at)
         self._change_together(account_id, PeerAccount, settlement_id, Settlement, record)
 
+    def record_ready_and_signed(
+        self,
+        settlement_id: UUID,
+        account_id: UUID,
+        routing: tuple[str, dict[str, object]] | None,
+        channel_id: UUID,
+        signed: tuple[int, tuple[int, int], str],
+        at: datetime,
+    ) -> None:
+        """The rail chosen in this step (if any), the channel ready and our proof on it signed
+        (`signed`: token amount, (nonce, transferred), signature), on channel, settlement and
+        account in one save; refused unless the proof is the channel's next."""
+        amount, proof, signature = signed
+        record = partial(rules.ready_and_signed, routing, amount, proof, signature, at)
+        self._change_three(channel_id, settlement_id, account_id, record)
+
     def record_proof_signed(
         self,
         settlement_id: UUID,

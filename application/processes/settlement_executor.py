@@ -4,8 +4,9 @@ Work is pushed: when events are recorded (`NewEvents`), the executor reads the n
 and account events (`SettlementNews`) and queues what they point at at once — a settlement with
 a next step, an account that may be due (a worker has the monitor decide on its current state
 and drives what it requests at once; `WorkQueue`), a retry whose time has come. A settlement
-waiting on the ledger's postings is looked at again within milliseconds (`Rechecks`). A periodic scan of the settlements read model (settlements not terminal
-and due) stays as the fallback, for what no event here announced. Workers call SettlementSteps
+waiting on the ledger's postings is looked at again within milliseconds (`Rechecks`). A
+periodic scan of the settlements read model (settlements not terminal and due) stays as the
+fallback, for what no event here announced. Workers call SettlementSteps
 until a settlement finishes or has to wait. Nothing lives only in memory: a crash or a shutdown
 leaves settlements recorded at their last step, and the next start finds them again.
 Shutdown is graceful: workers finish the step in hand (each step is one atomic save), and

@@ -103,7 +103,10 @@ class SettlementSteps(Generic[Terms]):
 
     def _make_channel_ready(self, settlement: Settlement, now: datetime) -> None:
         """Routes (first attempt or retry) and makes the channel ready: the rail choice recorded
-        with the readiness in one save where a crash in between repeats no side effect."""
+        with the readiness in one save where a crash in between repeats no side effect. A
+        channel found open and funded (no transaction this step) gets the proof signed in the
+        same save; after a transaction, readiness is recorded alone and signing is the next
+        step."""
         sid = settlement.id
         account = self.app.load(settlement.account_id, PeerAccount)
         if account.settlement_state(sid) is None:  # requested before reservations came with it
@@ -128,6 +131,15 @@ class SettlementSteps(Generic[Terms]):
                 self.app.choose_settlement_rail(sid, rail, routing[1], now)
             raise
         self.rails.record_outcome(rail, True, _ms(self.clock() - now))
+        if ready.tx_hash is None:  # the channel was open and funded: sign on it in this save
+            channel = self.app.load(ready.channel_id, Channel)
+            signed = self._signed_proof(channel, settlement, account)
+            self.app.record_ready_and_signed(
+                sid, account.id, routing, channel.id, signed, self.clock()
+            )
+            failpoint("after_channel_ready")
+            failpoint("after_sign")
+            return
         self.app.record_ready_on_rail(
             sid, account.id, routing, ready.channel_id, ready.tx_hash, self.clock()
         )
