@@ -82,7 +82,11 @@ class LedgerProgress:
             row = cursor.execute(query, (settlement.id, self.runner.projection.name)).fetchone()
         position = int(row[0]) if row and row[0] is not None else 0
         posted = int(row[1]) if row and row[1] is not None else 0
-        return posted >= position
+        if posted >= position:
+            return True
+        # The runner's position takes turns with the follower's batches: if the batch with
+        # these events is being posted now, this waits for it instead of a later look.
+        return self.runner.position() >= position
 
     def _last_position(self, settlement: Settlement) -> int:
         with self.pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
