@@ -81,12 +81,7 @@ class ChannelOpening:
         if account.address is None:
             raise PeerNotRegistered(account.peer_id)
         our_address = str(rail.network.our_address)
-        key = (
-            rail.chain_id,
-            str(Address(rail.token_network)),
-            str(Address(account.address)),
-            str(Address(our_address)),
-        )
+        key = _usable_key(rail, account.address, our_address)
         known = self._usable.get(key)
         if known is not None:
             channel = self.app.channel(known)
@@ -126,6 +121,7 @@ class ChannelOpening:
         # Another worker, or this one before a crash, may have asked first: the same channel.
         with contextlib.suppress(AlreadyExists):
             self.app.create(channel)
+        self._usable[_usable_key(rail, account.address, our_address)] = channel.id
         return channel.id
 
     def open(self, channel_id: UUID, rail: ChainRail) -> str | None:
@@ -214,6 +210,15 @@ class ChannelOpening:
                 raise ChannelAwaitingSettlement(onchain_id, settle_after) from error
             raise
         record_payout(self.app, old_id, receipt)
+
+
+def _usable_key(rail: ChainRail, partner: str, our_address: str) -> tuple[int, str, str, str]:
+    return (
+        rail.chain_id,
+        str(Address(rail.token_network)),
+        str(Address(partner)),
+        str(Address(our_address)),
+    )
 
 
 def _still_usable(channel: Channel) -> bool:
