@@ -65,19 +65,46 @@ class ChannelOpening:
         self.directory = directory
         self.transactions = transactions
         self.sync_rail = sync_rail  # records what the chain watcher has not seen yet
+        # (chain, token network, partner, our address) -> our usable channel there. A channel's
+        # identity never changes; whether it is still usable is checked on the aggregate.
+        self._usable: dict[tuple[int, str, str, str], UUID] = {}
 
-    def request_channel(self, account: PeerAccount, rail: ChainRail) -> UUID:
-        """Our usable channel with the peer on this rail, recording an open request if none."""
+    def usable_channel(self, account: PeerAccount, rail: ChainRail) -> UUID | None:
+        """Our channel with the peer on this rail, of the rail's key, being opened or open."""
+        found = self.usable(account, rail)
+        return found.id if found is not None else None
+
+    def usable(self, account: PeerAccount, rail: ChainRail) -> Channel | None:
+        """The usable channel itself (see `usable_channel`). Found once on the read model, then
+        remembered: each later look is one load of the channel, which says whether it is still
+        usable (not closed, failed or abandoned)."""
         if account.address is None:
             raise PeerNotRegistered(account.peer_id)
-        # Only a channel of the rail's key (the active one) carries new payments: a channel of
-        # an older key is left to close and settle with that key.
         our_address = str(rail.network.our_address)
+        key = _usable_key(rail, account.address, our_address)
+        known = self._usable.get(key)
+        if known is not None:
+            channel = self.app.channel(known)
+            if _still_usable(channel):
+                return channel
         found = self.directory.usable_channel(
             rail.chain_id, rail.token_network, account.address, our_address
         )
+        if found is None:
+            self._usable.pop(key, None)
+            return None
+        self._usable[key] = found
+        return self.app.channel(found)
+
+    def request_channel(self, account: PeerAccount, rail: ChainRail) -> UUID:
+        """Our usable channel with the peer on this rail, recording an open request if none."""
+        # Only a channel of the rail's key (the active one) carries new payments: a channel of
+        # an older key is left to close and settle with that key.
+        found = self.usable_channel(account, rail)
         if found is not None:
             return found
+        assert account.address is not None  # usable_channel refuses an unregistered peer
+        our_address = str(rail.network.our_address)
         generation = self.directory.generation(rail.chain_id, rail.token_network, account.address)
         channel = Channel.request_open(
             channel_key(rail, account.address, generation),
@@ -94,6 +121,7 @@ class ChannelOpening:
         # Another worker, or this one before a crash, may have asked first: the same channel.
         with contextlib.suppress(AlreadyExists):
             self.app.create(channel)
+        self._usable[_usable_key(rail, account.address, our_address)] = channel.id
         return channel.id
 
     def open(self, channel_id: UUID, rail: ChainRail) -> str | None:
@@ -182,3 +210,18 @@ class ChannelOpening:
                 raise ChannelAwaitingSettlement(onchain_id, settle_after) from error
             raise
         record_payout(self.app, old_id, receipt)
+
+
+def _usable_key(rail: ChainRail, partner: str, our_address: str) -> tuple[int, str, str, str]:
+    return (
+        rail.chain_id,
+        str(Address(rail.token_network)),
+        str(Address(partner)),
+        str(Address(our_address)),
+    )
+
+
+def _still_usable(channel: Channel) -> bool:
+    """As the read model's usable channel: being opened or open, and not abandoned."""
+    usable = (ChannelState.OPEN_REQUESTED, ChannelState.OPENED)
+    return channel.state in usable and channel.abandoned_reason is None

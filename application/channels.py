@@ -21,7 +21,7 @@ from application.cooperative_settlement import CooperativeSettling
 from application.processes.ports import ChannelReadiness
 from application.rails.registry import ChainRail, RailRegistry
 from domain.balance_proof import BalanceProof
-from domain.channel import Channel
+from domain.channel import Channel, ChannelState
 from domain.final_balances import CooperativeSettlement
 from domain.peer_account import PeerAccount
 from domain.token_units import ledger_to_token
@@ -54,15 +54,32 @@ class ChannelService:
     ) -> ChannelReadiness:
         # A new payment goes on a channel of the active key (the named rail's); the channel's
         # own rail (its key's) then sends every transaction on it.
-        channel_id = self.opening.request_channel(account, self.rails.named(rail_name))
-        rail = self.rails.of_channel(self.app.channel(channel_id))
-        last_tx = self.opening.open(channel_id, rail)
-        channel = self.app.channel(channel_id)
+        named = self.rails.named(rail_name)
+        channel = self.opening.usable(account, named)
+        if channel is None:
+            channel = self.app.channel(self.opening.request_channel(account, named))
+        channel_id = channel.id
+        rail = self.rails.of_channel(channel)
+        last_tx = None
+        if channel.state == ChannelState.OPEN_REQUESTED:  # else open() has nothing to do
+            last_tx = self.opening.open(channel_id, rail)
+            channel = self.app.channel(channel_id)
         needed = channel.our_transferred + self._tokens(amount, account.asset_scale, rail)
         if needed > channel.our_deposit:
             headroom = self.initial_deposit(account, rail)
             last_tx = self.opening.deposit(channel_id, rail, needed + headroom)
         return ChannelReadiness(channel_id, last_tx)
+
+    def ready_channel(self, account: PeerAccount, rail_name: str, amount: int) -> bool:
+        """Whether `ensure_channel` would find our channel with the peer on this rail open and
+        funded for `amount` more, and so send no transaction (a hint, decided on a view)."""
+        if account.address is None:
+            return False
+        channel = self.opening.usable(account, self.rails.named(rail_name))
+        if channel is None or channel.state != ChannelState.OPENED:
+            return False
+        needed = channel.our_transferred + self.token_amount(channel, amount, account.asset_scale)
+        return needed <= channel.our_deposit
 
     def token_amount(self, channel: Channel, amount: int, asset_scale: int) -> int:
         return self._tokens(amount, asset_scale, self.rails.of_channel(channel))

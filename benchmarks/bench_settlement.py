@@ -67,7 +67,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_scenario(anvil_url: str, peers: int, workers: int, provision_first: bool) -> list[float]:
+def run_scenario(
+    anvil_url: str, peers: int, workers: int, provision_first: bool
+) -> tuple[list[float], dict[str, list[float]]]:
     web3 = connect_rpc(anvil_url, 10)
     dev = deploy_rails(web3, ["anvil-a"], rpc_url=anvil_url)
     ours = LocalKeySigner(Account.create())
@@ -122,10 +124,10 @@ def run_scenario(anvil_url: str, peers: int, workers: int, provision_first: bool
             wait(lambda: completed(url) >= peers, 900)
             stop.set()
             runner.join(timeout=60)
-            latencies = crossing_to_completion(url)
+            latencies, stages = crossing_to_completion(url)
     server.stop()
     assert endpoint.accepted >= peers and crossed_at
-    return latencies
+    return latencies, stages
 
 
 def wait(condition: Any, timeout: float) -> None:
@@ -154,9 +156,11 @@ def completed(url: str) -> int:
     )
 
 
-def crossing_to_completion(url: str) -> list[float]:
+def crossing_to_completion(url: str) -> tuple[list[float], dict[str, list[float]]]:
     """Seconds from each account's threshold crossing to its settlement's completion, as the
-    events themselves recorded them."""
+    events themselves recorded them; and per stage, the seconds from the event before it (the
+    crossing, or the settlement's previous event) to the stage's event, so the time spent in
+    each step shows (a stage recorded in the same save as the previous one takes 0)."""
     import psycopg
 
     from application.app import SettlementApp
@@ -164,16 +168,33 @@ def crossing_to_completion(url: str) -> list[float]:
 
     app = SettlementApp(env=postgres_env(url))
     latencies = []
+    stages: dict[str, list[float]] = {}
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT settlement_id, account_id FROM settlements").fetchall()
     for settlement_id, account_id in rows:
         crossing = next(
             e for e in app.history(account_id) if type(e).__name__ == "SettlementThresholdCrossed"
         )
-        done = next(e for e in app.history(settlement_id) if type(e).__name__ == "Completed")
+        events = app.history(settlement_id)
+        done = next(e for e in events if type(e).__name__ == "Completed")
         latencies.append((done.timestamp - crossing.timestamp).total_seconds())
+        before = crossing.timestamp
+        for event in events:
+            name = type(event).__name__
+            stages.setdefault(name, []).append((event.timestamp - before).total_seconds())
+            before = event.timestamp
     app.close()
-    return latencies
+    return latencies, stages
+
+
+def print_stages(stages: dict[str, list[float]]) -> None:
+    """Per stage, the p50 of the time from the previous event to this one."""
+    parts = [
+        f"{name} {statistics.median(values) * 1000:.1f}"
+        for name, values in stages.items()
+        if values
+    ]
+    print("    stage p50 ms (from the event before): " + ", ".join(parts))
 
 
 def baselines(anvil_url: str, rounds: int = 30) -> tuple[float, float]:
@@ -246,7 +267,7 @@ def main() -> None:
             for mode, provision in (("off-chain", True), ("with channel opening", False)):
                 if mode not in modes:
                     continue
-                latencies = run_scenario(anvil.url, peers, args.workers, provision)
+                latencies, stages = run_scenario(anvil.url, peers, args.workers, provision)
                 p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
                 base = claim_floor if provision else claim_floor + 3 * tx_floor
                 results[f"{mode}/{peers}"] = {"p50_ms": p50 * 1000, "p99_ms": p99 * 1000}
@@ -255,6 +276,7 @@ def main() -> None:
                     f" {p50 / base:>9.1f} {p99 / base:>9.1f}"
                     f" {p99 / (claim_floor + tx_floor):>16.1f}"
                 )
+                print_stages(stages)
         print(json.dumps(results))
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from psycopg import sql
 from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
@@ -67,15 +68,33 @@ class LedgerProgress:
         self.drive = drive  # catch the follower up here (no separate thread runs it)
 
     def caught_up_with(self, settlement: Settlement) -> bool:
+        if self.drive:
+            position = self._last_position(settlement)
+            self.runner.catch_up(stop_at=position)
+            return self.runner.position() >= position
+        # Asked again within milliseconds while the follower catches up: one round trip.
+        tracking = sql.Identifier(self.runner.schema, "projection_tracking")
+        query = sql.SQL(
+            "SELECT (SELECT max(notification_id) FROM settlementledger_events"
+            " WHERE originator_id = %s), (SELECT position FROM {} WHERE projection = %s)"
+        ).format(tracking)
+        with self.pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+            row = cursor.execute(query, (settlement.id, self.runner.projection.name)).fetchone()
+        position = int(row[0]) if row and row[0] is not None else 0
+        posted = int(row[1]) if row and row[1] is not None else 0
+        if posted >= position:
+            return True
+        # The runner's position takes turns with the follower's batches: if the batch with
+        # these events is being posted now, this waits for it instead of a later look.
+        return self.runner.position() >= position
+
+    def _last_position(self, settlement: Settlement) -> int:
         with self.pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
             row = cursor.execute(
                 "SELECT max(notification_id) FROM settlementledger_events WHERE originator_id = %s",
                 (settlement.id,),
             ).fetchone()
-        position = int(row[0]) if row and row[0] is not None else 0
-        if self.drive:
-            self.runner.catch_up(stop_at=position)
-        return self.runner.position() >= position
+        return int(row[0]) if row and row[0] is not None else 0
 
 
 @dataclass

@@ -52,6 +52,38 @@ def channel_ready(
     s.channel_ready(channel_id, tx_hash, at)
 
 
+def ready_on_rail(
+    routing: tuple[str, dict[str, object]] | None,
+    channel_id: UUID,
+    tx_hash: str | None,
+    at: datetime,
+    account: PeerAccount,
+    s: Settlement,
+) -> None:
+    """The rail chosen (if routed in this step) and the channel ready, in one save."""
+    _require_its_account(account, s)
+    if routing is not None:
+        choose_rail(routing[0], routing[1], at, s)
+    channel_ready(channel_id, tx_hash, at, account, s)
+
+
+def ready_and_signed(
+    routing: tuple[str, dict[str, object]] | None,
+    token_amount: int,
+    proof: tuple[int, int],
+    signature: str,
+    at: datetime,
+    channel: Channel,
+    s: Settlement,
+    account: PeerAccount,
+) -> None:
+    """The rail chosen (if routed in this step), the channel ready and our proof on it signed,
+    in one save, each with its own checks (reservation; the channel's next proof, within our
+    deposit)."""
+    ready_on_rail(routing, channel.id, None, at, account, s)
+    proof_signed(token_amount, proof, signature, at, channel, s, account)
+
+
 def proof_signed(
     token_amount: int,
     proof: tuple[int, int],
@@ -74,6 +106,13 @@ def proof_signed(
 
 def delivered(receipt: str, at: datetime, onchain_tx_hash: str | None, s: Settlement) -> None:
     s.delivered(receipt, at, onchain_tx_hash=onchain_tx_hash)
+
+
+def delivered_and_applied(receipt: str, at: datetime, account: PeerAccount, s: Settlement) -> None:
+    """The peer acknowledged the claim: delivered, and its amount applied to the books."""
+    _require_its_account(account, s)
+    s.delivered(receipt, at)
+    applied(at, account, s)
 
 
 def applied(at: datetime, account: PeerAccount, s: Settlement) -> None:
@@ -171,6 +210,12 @@ def _end(
         outcome = FailureOutcome.FAILED
     _release(account, s)
     return outcome
+
+
+def _require_its_account(account: PeerAccount, s: Settlement) -> None:
+    """A caller that named the account itself named the settlement's own."""
+    if account.id != s.account_id:
+        raise IllegalTransition("Settlement", s.id, s.status, f"change account {account.id}")
 
 
 def _proof_out(account: PeerAccount, s: Settlement) -> bool:

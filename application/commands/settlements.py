@@ -77,6 +77,36 @@ class SettlementCommands(AggregateStore):
     ) -> None:
         self._with_account(settlement_id, partial(rules.channel_ready, channel_id, tx_hash, at))
 
+    def record_ready_on_rail(
+        self,
+        settlement_id: UUID,
+        account_id: UUID,
+        routing: tuple[str, dict[str, object]] | None,
+        channel_id: UUID,
+        tx_hash: str | None,
+        at: datetime,
+    ) -> None:
+        """The rail chosen in this step (if any) and the channel ready, in one save. The caller
+        knows the settlement's account (it never changes): no load to find it."""
+        record = partial(rules.ready_on_rail, routing, channel_id, tx_hash, at)
+        self._change_together(account_id, PeerAccount, settlement_id, Settlement, record)
+
+    def record_ready_and_signed(
+        self,
+        settlement_id: UUID,
+        account_id: UUID,
+        routing: tuple[str, dict[str, object]] | None,
+        channel_id: UUID,
+        signed: tuple[int, tuple[int, int], str],
+        at: datetime,
+    ) -> None:
+        """The rail chosen in this step (if any), the channel ready and our proof on it signed
+        (`signed`: token amount, (nonce, transferred), signature), on channel, settlement and
+        account in one save; refused unless the proof is the channel's next."""
+        amount, proof, signature = signed
+        record = partial(rules.ready_and_signed, routing, amount, proof, signature, at)
+        self._change_three(channel_id, settlement_id, account_id, record)
+
     def record_proof_signed(
         self,
         settlement_id: UUID,
@@ -84,10 +114,13 @@ class SettlementCommands(AggregateStore):
         proof: tuple[int, int],
         signature: str,
         at: datetime,
+        seen: Settlement | None = None,
     ) -> None:
         """Records our signed proof on the channel, the settlement and (as promised) the account,
-        in one save; refused unless the proof is the channel's next for `token_amount` more."""
-        settlement = self.settlement(settlement_id)
+        in one save; refused unless the proof is the channel's next for `token_amount` more.
+        `seen` is the caller's view of the settlement, if it has one: its account and channel
+        (the save checks the channel is still the settlement's), without another load."""
+        settlement = seen if seen is not None else self.settlement(settlement_id)
         if settlement.channel_id is None:
             raise IllegalTransition("Settlement", settlement_id, settlement.status, "sign")
         record = partial(rules.proof_signed, token_amount, proof, signature, at)
@@ -103,6 +136,13 @@ class SettlementCommands(AggregateStore):
     def apply_settlement_to_books(self, settlement_id: UUID, at: datetime) -> None:
         """The delivered amount leaves in-flight for good: account and settlement together."""
         self._with_account(settlement_id, partial(rules.applied, at))
+
+    def record_delivered_and_applied(
+        self, settlement_id: UUID, account_id: UUID, receipt: str, at: datetime
+    ) -> None:
+        """The claim acknowledged and its amount applied to the books, in one save."""
+        record = partial(rules.delivered_and_applied, receipt, at)
+        self._change_together(account_id, PeerAccount, settlement_id, Settlement, record)
 
     def complete_settlement(self, settlement_id: UUID, at: datetime) -> None:
         self._change(settlement_id, Settlement, partial(rules.complete, at))

@@ -40,6 +40,12 @@ class ChannelPort(Protocol[Terms]):
         up on chain if needed, crash-safely (signed transactions recorded before broadcast)."""
         ...
 
+    def ready_channel(self, account: PeerAccount, rail: str, amount: int) -> bool:
+        """Whether `ensure_channel` would find a channel ready for `amount` more and send no
+        transaction: then the rail choice may wait to be recorded with the channel's readiness
+        (a crash in between repeats no side effect). A hint, decided on a view."""
+        ...
+
     def token_amount(self, channel: Channel, amount: int, asset_scale: int) -> int:
         """`amount` in ledger minor units as token base units, exactly."""
         ...

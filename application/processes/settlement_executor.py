@@ -2,9 +2,11 @@
 
 Work is pushed: when events are recorded (`NewEvents`), the executor reads the new settlement
 and account events (`SettlementNews`) and queues what they point at at once — a settlement with
-a next step, an account that may be due (the monitor decides on its current state), a retry
-whose time has come. A periodic scan of the settlements read model (settlements not terminal
-and due) stays as the fallback, for what no event here announced. Workers call SettlementSteps
+a next step, an account that may be due (a worker has the monitor decide on its current state
+and drives what it requests at once; `WorkQueue`), a retry whose time has come. A settlement
+waiting on the ledger's postings is looked at again within milliseconds (`Rechecks`). A
+periodic scan of the settlements read model (settlements not terminal and due) stays as the
+fallback, for what no event here announced. Workers call SettlementSteps
 until a settlement finishes or has to wait. Nothing lives only in memory: a crash or a shutdown
 leaves settlements recorded at their last step, and the next start finds them again.
 Shutdown is graceful: workers finish the step in hand (each step is one atomic save), and
@@ -16,7 +18,6 @@ The searches are behind the `SettlementWork` port (projections/settlement_querie
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -25,9 +26,11 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from application.new_events import NewEvents
+from application.processes.rechecks import Rechecks
 from application.processes.settlement_monitor import PayableAccounts, SettlementMonitor
 from application.processes.settlement_news import SettlementNews
 from application.processes.settlement_steps import Progress, SettlementSteps
+from application.processes.work_queue import WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +60,14 @@ class SettlementExecutor:
         self.work = work
         self.clock = clock
         self.workers = workers
-        self.queue: queue.Queue[UUID] = queue.Queue(maxsize=queue_size)
+        self.queue = WorkQueue(queue_size)
         self.stuck_after = stuck_after
         self.stuck_action = stuck_action
         self.monitor = monitor or SettlementMonitor(steps.app, clock)
-        self._in_hand: set[UUID] = set()
-        self._guard = threading.Lock()
         self._stop = threading.Event()
         self._may_act: Callable[[], bool] = lambda: True  # leadership fencing (see run)
         self._threads: list[threading.Thread] = []
+        self._rechecks = Rechecks(self.submit, self._stop)
 
     # Finding work
 
@@ -75,15 +77,7 @@ class SettlementExecutor:
 
     def submit(self, settlement_id: UUID) -> bool:
         """Queues a settlement unless it is already queued or in hand, or the queue is full."""
-        with self._guard:
-            if settlement_id in self._in_hand:
-                return False
-            try:
-                self.queue.put_nowait(settlement_id)
-            except queue.Full:
-                return False  # parked: the next scan finds it again
-            self._in_hand.add(settlement_id)
-            return True
+        return self.queue.submit(settlement_id)
 
     def scan(self) -> int:
         return sum(self.submit(sid) for sid in self.due_settlements())
@@ -108,33 +102,60 @@ class SettlementExecutor:
             if not due:
                 return
             progressed = [self.drive(sid) for sid in due]
-            if all(p is Progress.WAITING for p in progressed):
+            if all(p in (Progress.WAITING, Progress.CATCHING_UP) for p in progressed):
                 return
 
     def _work(self) -> None:
         while not self._stop.is_set():
-            try:
-                settlement_id = self.queue.get(timeout=0.2)
-            except queue.Empty:
+            taken = self.queue.take(timeout=0.2)
+            if taken is None:
                 continue
-            if not self._may_act():
-                continue  # a newer leader drives it; nothing is acted on here any more
+            item, is_account = taken
+            considered = False
             try:
-                self.drive(settlement_id)
+                if not self._may_act():
+                    continue  # a newer leader drives it; nothing is acted on here any more
+                if is_account:
+                    self._consider(item)  # it leaves the hand there, once no trigger is left
+                    considered = True
+                else:
+                    self._drive_and_recheck(item)
             except Exception:
-                log.exception(
-                    "settlement worker error", extra={"settlement_id": str(settlement_id)}
-                )
+                log.exception("settlement worker error", extra={"id": str(item)})
             finally:
-                with self._guard:
-                    self._in_hand.discard(settlement_id)
+                if not considered:
+                    self.queue.release(item)
                 self.queue.task_done()
+
+    def _consider(self, account_id: UUID) -> None:
+        """Requests a settlement if the account is due, and drives it at once; once more for
+        every trigger that came meanwhile."""
+        again = True
+        while again:
+            requested = self.monitor.consider(account_id)
+            if requested is not None and self.queue.claim(requested):
+                try:
+                    self._drive_and_recheck(requested)
+                finally:
+                    self.queue.release(requested)
+            again = self.queue.again_or_release(account_id)
+
+    def _drive_and_recheck(self, settlement_id: UUID) -> None:
+        if self.drive(settlement_id) is Progress.CATCHING_UP:
+            self._rechecks.later(settlement_id)  # no event will say when: look again
+        else:
+            self._rechecks.done(settlement_id)
 
     def start(self) -> None:
         for n in range(self.workers):
             thread = threading.Thread(target=self._work, name=f"settlement-worker-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        rechecks = threading.Thread(
+            target=self._rechecks.run, name="settlement-rechecks", daemon=True
+        )
+        rechecks.start()
+        self._threads.append(rechecks)
 
     def run(
         self,
@@ -179,9 +200,10 @@ class SettlementExecutor:
     def _act_on_news(self, reader: SettlementNews, head: int) -> None:
         found = reader.read(head)
         for account_id in dict.fromkeys(found.accounts):
-            requested = self.monitor.consider(account_id)
-            if requested is not None:
-                self.submit(requested)
+            if not self.queue.submit_account(account_id):  # the queue is full: decide here
+                requested = self.monitor.consider(account_id)
+                if requested is not None:
+                    self.submit(requested)
         for settlement_id in dict.fromkeys(found.settlements):
             self.submit(settlement_id)
         for settlement_id in reader.due_retries(self.clock()):

@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 class Progress(Enum):
     ADVANCED = "advanced"  # a step was recorded; call again for the next
-    WAITING = "waiting"  # nothing to do until later (a retry time, the ledger)
+    WAITING = "waiting"  # nothing to do until later (a retry time)
+    CATCHING_UP = "catching_up"  # the ledger is moments behind its last event: look again soon
     FINISHED = "finished"  # terminal
 
 
@@ -85,13 +86,15 @@ class SettlementSteps(Generic[Terms]):
             else:
                 receipt = self.claims.deliver(account, settlement, channel)
                 failpoint("after_deliver")
-                self.app.record_delivery(sid, receipt, self.clock())
+                # Acknowledged: delivered and applied to the books in one save.
+                self.app.record_delivered_and_applied(sid, account.id, receipt, self.clock())
+                failpoint("after_applied")
         elif status == SettlementStatus.DELIVERED:
             self.app.apply_settlement_to_books(sid, self.clock())
             failpoint("after_applied")
         elif status == SettlementStatus.APPLIED:
             if self.ledger is not None and not self.ledger.caught_up_with(settlement):
-                return Progress.WAITING
+                return Progress.CATCHING_UP
             self.app.complete_settlement(sid, self.clock())
             failpoint("after_complete")
             log.info("settlement completed", extra={"settlement_id": str(sid)})
@@ -99,19 +102,47 @@ class SettlementSteps(Generic[Terms]):
         return Progress.ADVANCED
 
     def _make_channel_ready(self, settlement: Settlement, now: datetime) -> None:
+        """Routes (first attempt or retry) and makes the channel ready: the rail choice recorded
+        with the readiness in one save where a crash in between repeats no side effect. A
+        channel found open and funded (no transaction this step) gets the proof signed in the
+        same save; after a transaction, readiness is recorded alone and signing is the next
+        step."""
         sid = settlement.id
-        self.app.reserve_settlement(sid)  # requested before reservations came with the request
-        failpoint("after_reserve")
         account = self.app.load(settlement.account_id, PeerAccount)
+        if account.settlement_state(sid) is None:  # requested before reservations came with it
+            self.app.reserve_settlement(sid)
+            account = self.app.load(settlement.account_id, PeerAccount)
+        failpoint("after_reserve")
         rail = settlement.rail
+        routing: tuple[str, dict[str, object]] | None = None
         if rail is None or settlement.attempts > 0:
             # A retry routes again, passing over the rail that just failed (fallback).
-            routing = self.rails.route(account, [rail] if rail else [])
-            self.app.choose_settlement_rail(sid, routing.rail, routing.decision, now)
-            rail = routing.rail
-        ready = self.channels.ensure_channel(account, rail, settlement.amount, now)
+            routed = self.rails.route(account, [rail] if rail else [])
+            rail, routing = routed.rail, (routed.rail, routed.decision)
+            if not self.channels.ready_channel(account, rail, settlement.amount):
+                # A transaction may go out: the rail is recorded first, so a crash resumes it
+                # on this rail rather than routing again.
+                self.app.choose_settlement_rail(sid, rail, routed.decision, now)
+                routing = None
+        try:
+            ready = self.channels.ensure_channel(account, rail, settlement.amount, now)
+        except Exception:
+            if routing is not None:  # the failure is this rail's: recorded on it
+                self.app.choose_settlement_rail(sid, rail, routing[1], now)
+            raise
         self.rails.record_outcome(rail, True, _ms(self.clock() - now))
-        self.app.record_channel_ready(sid, ready.channel_id, ready.tx_hash, self.clock())
+        if ready.tx_hash is None:  # the channel was open and funded: sign on it in this save
+            channel = self.app.load(ready.channel_id, Channel)
+            signed = self._signed_proof(channel, settlement, account)
+            self.app.record_ready_and_signed(
+                sid, account.id, routing, channel.id, signed, self.clock()
+            )
+            failpoint("after_channel_ready")
+            failpoint("after_sign")
+            return
+        self.app.record_ready_on_rail(
+            sid, account.id, routing, ready.channel_id, ready.tx_hash, self.clock()
+        )
         failpoint("after_channel_ready")
 
     def _deliver_and_settle_on_chain(
@@ -135,13 +166,21 @@ class SettlementSteps(Generic[Terms]):
         is still the channel's next (a signature on an older view is never recorded)."""
         account = self.app.load(settlement.account_id, PeerAccount)
         channel = self.app.load(_channel_id(settlement), Channel)
+        amount, proof, signature = self._signed_proof(channel, settlement, account)
+        self.app.record_proof_signed(
+            settlement.id, amount, proof, signature, self.clock(), seen=settlement
+        )
+
+    def _signed_proof(
+        self, channel: Channel, settlement: Settlement, account: PeerAccount
+    ) -> tuple[int, tuple[int, int], str]:
+        """The token amount, the channel's next proof for it and our signature of that proof
+        (on this view: the save checks it is still the channel's next)."""
         amount = self.channels.token_amount(channel, settlement.amount, account.asset_scale)
         nonce, transferred = channel.next_proof(amount)
         channel.check_our_proof(nonce, transferred)
         signature = self.channels.sign_proof(channel, nonce, transferred)
-        self.app.record_proof_signed(
-            settlement.id, amount, (nonce, transferred), signature, self.clock()
-        )
+        return amount, (nonce, transferred), signature
 
     def _record_failure(self, seen: Settlement, error: BaseException) -> None:
         facts = failure_facts(error)

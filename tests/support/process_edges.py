@@ -41,6 +41,10 @@ class ChannelEdge:
             self.opened.append(channel_id)
         return ChannelReadiness(channel_id, f"0xdep{key}")
 
+    def ready_channel(self, account: PeerAccount, rail: str, amount: int) -> bool:
+        key = f"{rail}:{account.peer_id}:{len(self.abandoned)}"
+        return Channel.create_id(key) in self.opened
+
     def token_amount(self, channel: Channel, amount: int, asset_scale: int) -> int:
         return amount
 
