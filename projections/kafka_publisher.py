@@ -10,7 +10,7 @@ per aggregate; every message carries its global position so consumers drop dupli
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import psycopg
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class MessageSender(Protocol):
-    def send_batch(self, messages: Sequence[OutgoingMessage]) -> None: ...
+    def send_batch(self, messages: Iterable[OutgoingMessage]) -> None: ...
 
 
 class KafkaPublisher(Projection):
@@ -44,19 +44,23 @@ class KafkaPublisher(Projection):
         self._load = CreationCache(load)
 
     def messages_for(self, events: Sequence[PositionedEvent]) -> list[OutgoingMessage]:
-        records: list[OutgoingMessage] = []
+        return list(self._messages(events))
+
+    def _messages(self, events: Sequence[PositionedEvent]) -> Iterator[OutgoingMessage]:
+        """The batch's messages in order, made one event at a time: the sender sends each as
+        it comes, so the broker works on the first while the rest are made."""
+        topic_for, telemetry_topic = self._settings.topic_for, self._settings.telemetry_topic
+        with_telemetry = self._settings.publish_telemetry
         for positioned in events:
             message = event_message(positioned.position, positioned.topic, positioned.event)
-            records.append(event_record(message, self._settings.topic_for(message.aggregate_type)))
-            if self._settings.publish_telemetry:
+            yield event_record(message, topic_for(message.aggregate_type))
+            if with_telemetry:
                 for telemetry in telemetry_for(message, self._node_id, self._load):
-                    records.append(telemetry_record(telemetry, self._settings.telemetry_topic))
-        return records
+                    yield telemetry_record(telemetry, telemetry_topic)
 
     def apply(self, cursor: psycopg.Cursor[Any], events: Sequence[PositionedEvent]) -> None:
-        records = self.messages_for(events)
-        self._sender.send_batch(records)
-        log.debug(
-            "published to kafka",
-            extra={"events": len(events), "messages": len(records), "to": events[-1].position},
-        )
+        # Returns only once the broker acknowledged every message (or raises): the runner then
+        # advances the position. A message sent before a later one failed to map is sent again
+        # with the batch (delivery is at least once; consumers drop duplicates by position).
+        self._sender.send_batch(self._messages(events))
+        log.debug("published to kafka", extra={"events": len(events), "to": events[-1].position})
