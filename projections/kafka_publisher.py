@@ -42,6 +42,7 @@ class KafkaPublisher(Projection):
         self._node_id = node_id
         self._sender = sender
         self._load = CreationCache(load)
+        self._topics: dict[str, str] = {}  # aggregate type -> its topic
 
     def messages_for(self, events: Sequence[PositionedEvent]) -> list[OutgoingMessage]:
         return list(self._messages(events))
@@ -49,11 +50,16 @@ class KafkaPublisher(Projection):
     def _messages(self, events: Sequence[PositionedEvent]) -> Iterator[OutgoingMessage]:
         """The batch's messages in order, made one event at a time: the sender sends each as
         it comes, so the broker works on the first while the rest are made."""
-        topic_for, telemetry_topic = self._settings.topic_for, self._settings.telemetry_topic
+        topics, telemetry_topic = self._topics, self._settings.telemetry_topic
         with_telemetry = self._settings.publish_telemetry
         for positioned in events:
             message = event_message(positioned.position, positioned.topic, positioned.event)
-            yield event_record(message, topic_for(message.aggregate_type))
+            topic = topics.get(message.aggregate_type)
+            if topic is None:  # the settings' name is built with a regex: once per type
+                topic = topics[message.aggregate_type] = self._settings.topic_for(
+                    message.aggregate_type
+                )
+            yield event_record(message, topic)
             if with_telemetry:
                 for telemetry in telemetry_for(message, self._node_id, self._load):
                     yield telemetry_record(telemetry, telemetry_topic)
