@@ -37,7 +37,7 @@ from eventsourcing import postgres as es_postgres
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import retry
 from psycopg.pq import TransactionStatus
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from adapters.postgres import packet_batches, received_claims
 from adapters.postgres.channel_logs import PostgresChannelIndexes, insert_logs, write_transactions
@@ -117,8 +117,8 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             # Three round trips for a save: BEGIN with the table lock and the notification,
             # the events' INSERT carrying the batch rows, COMMIT.
-            curs.execute(self._begin_and_lock)
             try:
+                curs.execute(self._begin_and_lock)
                 self._insert_events(curs, stored_events, **kwargs)
                 self._insert_with_batch_rows(curs, stored_events, batch_rows)
                 ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
@@ -158,8 +158,11 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
         if not rows:
             curs.execute(self.insert_events_statement, (events,))
             return
-        statement = SQL(packet_batches.BATCH_ROWS_CTE) + self.insert_events_statement
-        curs.execute(statement, (*packet_batches.cte_params(rows), events))
+        curs.execute(self._insert_with_cte, (*packet_batches.cte_params(rows), events))
+
+    @functools.cached_property
+    def _insert_with_cte(self) -> Composed:
+        return SQL(packet_batches.BATCH_ROWS_CTE) + self.insert_events_statement
 
 
 def _roll_back(conn: psycopg.Connection[Any]) -> None:
