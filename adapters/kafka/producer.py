@@ -93,9 +93,8 @@ class KafkaMessageProducer:
     def send_batch(self, messages: Iterable[OutgoingMessage]) -> None:
         """Sends `messages` in order; returns when all are acknowledged, else raises.
 
-        `messages` may be produced lazily (the publisher maps events while the first ones are
-        on their way); nothing is acknowledged to the caller before the broker acknowledged
-        every message, and one flush waits for the whole batch."""
+        Each message names its partition (`KeyPartitions`); one flush waits for the whole
+        batch, and nothing returns before the broker acknowledged every message."""
         pending = iter(messages)
         head = next(pending, None)
         if head is None:
