@@ -93,7 +93,9 @@ def event_message(position: int, topic: str, event: Any) -> EventMessageV1:
     measurements = MEASUREMENT_FIELDS.get(event_type, frozenset())
     try:
         payload = {
-            name: to_json_value(value, name, measurement=name in measurements)
+            name: value
+            if type(value) in _PLAIN
+            else to_json_value(value, name, measurement=name in measurements)
             for name, value in vars(event).items()
             if name not in _ENVELOPE
         }
