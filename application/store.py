@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
@@ -42,6 +42,25 @@ class AlreadyExists(Exception):
         super().__init__(f"{kind} {key} already exists {problem}")
 
 
+class _UncheckedLoads(threading.local):
+    """Per thread: whether a command's loads may take cached aggregates without asking the
+    store for newer events (the first run of a save), and the aggregates so taken."""
+
+    def __init__(self) -> None:
+        self.allowed = False
+        self.taken: list[Aggregate] = []
+
+    def take(self, repository: Repository[UUID], aggregate_id: UUID) -> Aggregate | None:
+        if not self.allowed or repository.cache is None:
+            return None
+        try:
+            aggregate = cast(Aggregate, repository.cache.get(aggregate_id))
+        except KeyError:
+            return None
+        self.taken.append(aggregate)
+        return aggregate
+
+
 class AggregateStore(Application[UUID]):
     snapshotting_intervals = {PeerAccount: 200, Channel: 200, Settlement: 50}
     env = {
@@ -55,6 +74,7 @@ class AggregateStore(Application[UUID]):
         self._locks_guard = threading.Lock()
         self._locks: dict[UUID, threading.RLock] = {}
         self.new_events = NewEvents()
+        self._unchecked = _UncheckedLoads()
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         """After every save: followers in this process wake at once (see NewEvents)."""
@@ -105,31 +125,73 @@ class AggregateStore(Application[UUID]):
         locks of `ids` and saves those aggregates in one transaction. A conflicting writer in
         another process (IntegrityError) means the cached copies are dropped and `attempt` runs
         again on fresh state; any other failure drops them too, since a command may have
-        half-mutated them. Locks are taken in id order, so two commands never deadlock."""
+        half-mutated them. Locks are taken in id order, so two commands never deadlock.
+
+        The first run takes cached aggregates as they are, without asking the store for newer
+        events (a round trip per save): a stale one is caught by the save, whose events then
+        collide with the other writer's versions. Where the save would not catch it (the
+        command saved nothing for it, or refused), `attempt` runs again on checked state."""
         ordered = sorted(set(ids))
         with contextlib.ExitStack() as held:
             for aggregate_id in ordered:
                 held.enter_context(self._lock(aggregate_id))
-            for attempt_number in range(1, self._conflict_retries + 1):
+            conflicts, cached = 0, True
+            while True:
                 try:
-                    result, changed = attempt()
+                    ran = self._run(attempt, ordered, cached=cached)
+                    cached = False
+                    if ran is None:
+                        continue
+                    result, changed = ran
                     if changed:
                         self.save(*changed)
                     return result
                 except IntegrityError:
                     self._evict_all(ordered)
-                    if attempt_number == self._conflict_retries:
+                    conflicts, cached = conflicts + 1, False
+                    if conflicts == self._conflict_retries:
                         raise
                 except BaseException:
                     self._evict_all(ordered)
                     raise
-        raise AssertionError("unreachable")
+
+    def _run(
+        self,
+        attempt: Callable[[], tuple[R, Sequence[Aggregate]]],
+        ids: Sequence[UUID],
+        *,
+        cached: bool,
+    ) -> tuple[R, Sequence[Aggregate]] | None:
+        """`attempt()`, with `cached` loads taking cached aggregates unchecked; None (and no
+        cached copy it changed) when an unchecked one could have misled it unnoticed."""
+        loads = self._unchecked
+        outer = loads.allowed, loads.taken  # a save nested in a command keeps the outer's
+        taken: list[Aggregate] = []
+        loads.allowed, loads.taken = cached, taken
+        try:
+            result, changed = attempt()
+        except IntegrityError:
+            raise
+        except Exception:
+            if not taken:
+                raise
+            self._evict_all(ids)  # any of them may be half-changed
+            return None
+        finally:
+            loads.allowed, loads.taken = outer
+        saved = {id(a) for a in changed}
+        if all(id(a) in saved and a.pending_events for a in taken):
+            return result, changed
+        self._evict_all([a.id for a in taken if a.pending_events])
+        return None
 
     def load(self, aggregate_id: UUID, kind: type[A], *, copy: bool = True) -> A:
         """The aggregate's current state; a copy unless called from inside a command."""
         try:
             with self._lock(aggregate_id):  # never copy an aggregate while a command mutates it
-                aggregate: Aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
+                aggregate = None if copy else self._unchecked.take(self.repository, aggregate_id)
+                if aggregate is None:
+                    aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             raise NotFound(kind.__name__, aggregate_id) from None
         if not isinstance(aggregate, kind):

@@ -12,6 +12,7 @@ settings, all acknowledged at the end.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -19,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from kafka import KafkaProducer
+from kafka import KafkaProducer  # type: ignore[import-untyped]
 
 from adapters.kafka.admin import ensure_topics
+from adapters.kafka.messages import OutgoingMessage
 from adapters.kafka.producer import KafkaMessageProducer, producer_config
 from adapters.kafka.settings import KafkaSettings
 from adapters.kafka.telemetry import AggregateLoader
@@ -45,7 +47,7 @@ def record_events(app: SettlementApp, count: int, peers: int = 20) -> None:
         app.record_packets(names[step % peers], "USD", f"b{step}", entries)
 
 
-def direct_baseline(settings: KafkaSettings, messages: list) -> float:
+def direct_baseline(settings: KafkaSettings, messages: list[OutgoingMessage]) -> float:
     producer = KafkaProducer(**producer_config(settings))
     try:
         started = time.perf_counter()
@@ -105,6 +107,7 @@ def main() -> None:
     print(f"publisher projection : {publisher_rate:10.0f} events/s")
     print(f"kafka-python direct  : {direct_rate:10.0f} events/s")
     print(f"ratio publisher/direct: {publisher_rate / direct_rate:.2f}")
+    print(f"1-minute load average : {os.getloadavg()[0]:.2f} (2 cores shared: noisy above ~2)")
 
 
 def _measure(url: str, broker: TansuBroker, args: argparse.Namespace) -> tuple[Any, ...]:

@@ -10,6 +10,7 @@ posting), one committed transaction per batch, into the same PostgreSQL.
 from __future__ import annotations
 
 import argparse
+import os
 
 import psycopg
 
@@ -92,7 +93,10 @@ def main() -> None:
             batches = make_batches(postings, size, f"s{size}")
             floor = postings / copy_floor(url, make_batches(postings, size, f"f{size}"))
             rate = postings / system(url, batches, f"s{size}")
-            print(f"{size:>6} {postings:>9} {rate:>12,.0f} {floor:>13,.0f} {rate / floor:>7.1%}")
+            print(
+                f"{size:>6} {postings:>9} {rate:>12,.0f} {floor:>13,.0f} {rate / floor:>7.1%}"
+                f"   load {os.getloadavg()[0]:.2f}"
+            )
 
 
 if __name__ == "__main__":

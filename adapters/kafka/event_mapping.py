@@ -45,9 +45,14 @@ def event_type_of(topic: str) -> str:
     return topic.rpartition(":")[2]
 
 
+# Values of these exact types are JSON as they are; checked first, and without building the
+# path of each list item or dict value (a path only serves to name a fault).
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def to_json_value(value: Any, field: str, *, measurement: bool = False) -> Any:
     """`measurement`: floats are allowed (finite ones) — a score, never an amount."""
-    if value is None or isinstance(value, (bool, int, str)):
+    if type(value) in _PLAIN or value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         if measurement and math.isfinite(value):
@@ -65,12 +70,16 @@ def to_json_value(value: Any, field: str, *, measurement: bool = False) -> Any:
         return int(value)
     if isinstance(value, (list, tuple)):
         return [
-            to_json_value(item, f"{field}[{i}]", measurement=measurement)
+            item
+            if type(item) in _PLAIN
+            else to_json_value(item, f"{field}[{i}]", measurement=measurement)
             for i, item in enumerate(value)
         ]
     if isinstance(value, dict):
         return {
-            str(k): to_json_value(v, f"{field}.{k}", measurement=measurement)
+            str(k): v
+            if type(v) in _PLAIN
+            else to_json_value(v, f"{field}.{k}", measurement=measurement)
             for k, v in value.items()
         }
     if isinstance(value, bytes):
@@ -84,7 +93,9 @@ def event_message(position: int, topic: str, event: Any) -> EventMessageV1:
     measurements = MEASUREMENT_FIELDS.get(event_type, frozenset())
     try:
         payload = {
-            name: to_json_value(value, name, measurement=name in measurements)
+            name: value
+            if type(value) in _PLAIN
+            else to_json_value(value, name, measurement=name in measurements)
             for name, value in vars(event).items()
             if name not in _ENVELOPE
         }

@@ -146,7 +146,7 @@ def event_record(message: EventMessageV1, topic: str) -> OutgoingMessage:
     return OutgoingMessage(
         topic=topic,
         key=str(message.aggregate_id).encode(),
-        value=message.model_dump_json().encode(),
+        value=_json(message),
         headers=(
             ("event_type", message.event_type.encode()),
             ("schema_version", str(message.schema_version).encode()),
@@ -162,7 +162,7 @@ def telemetry_record(message: TelemetryMessageV1, topic: str) -> OutgoingMessage
     return OutgoingMessage(
         topic=topic,
         key=key.encode(),
-        value=message.model_dump_json().encode(),
+        value=_json(message),
         headers=(
             ("event_type", message.type.value.encode()),
             ("schema_version", str(message.schema_version).encode()),
@@ -170,3 +170,8 @@ def telemetry_record(message: TelemetryMessageV1, topic: str) -> OutgoingMessage
         ),
         position=message.position,
     )
+
+
+def _json(message: BaseModel) -> bytes:
+    """`model_dump_json().encode()` without the round trip through str."""
+    return message.__pydantic_serializer__.to_json(message)

@@ -8,12 +8,15 @@ its position and retries the whole batch later, so delivery is at least once.
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
+from typing import Any
 
 from kafka import KafkaProducer  # type: ignore[import-untyped]
 from kafka.errors import KafkaError  # type: ignore[import-untyped]
+from kafka.partitioner.default import murmur2  # type: ignore[import-untyped]
 
 from adapters.kafka.messages import OutgoingMessage
 from adapters.kafka.settings import KafkaSettings
@@ -55,29 +58,62 @@ def producer_config(settings: KafkaSettings) -> dict[str, object]:
     }
 
 
+class KeyPartitions:
+    """The partition KafkaProducer's default partitioner gives each key (murmur2 of the key
+    modulo the topic's partitions), with the pure-Python hash computed once per key rather
+    than once per message; the topic's partitions are read once per batch."""
+
+    _MAX_KEYS = 100_000
+
+    def __init__(self, producer: KafkaProducer, hashes: dict[bytes, int]) -> None:
+        self._producer = producer
+        self._hashes = hashes
+        self._partitions: dict[str, list[int]] = {}
+
+    def of(self, topic: str, key: bytes) -> int:
+        partitions = self._partitions.get(topic)
+        if partitions is None:
+            partitions = self._partitions[topic] = sorted(self._producer.partitions_for(topic))
+        hashed = self._hashes.get(key)
+        if hashed is None:
+            if len(self._hashes) >= self._MAX_KEYS:
+                self._hashes.clear()
+            hashed = self._hashes[key] = murmur2(key) & 0x7FFFFFFF
+        return partitions[hashed % len(partitions)]
+
+
 class KafkaMessageProducer:
     """One KafkaProducer, created on first use and recreated after a failure."""
 
     def __init__(self, settings: KafkaSettings) -> None:
         self._settings = settings
         self._producer: KafkaProducer | None = None
+        self._key_hashes: dict[bytes, int] = {}
 
-    def send_batch(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Sends `messages` in order; returns when all are acknowledged, else raises."""
-        if not messages:
+    def send_batch(self, messages: Iterable[OutgoingMessage]) -> None:
+        """Sends `messages` in order; returns when all are acknowledged, else raises.
+
+        Each message names its partition (`KeyPartitions`); one flush waits for the whole
+        batch, and nothing returns before the broker acknowledged every message."""
+        pending = iter(messages)
+        head = next(pending, None)
+        if head is None:
             return
-        first = messages[0].position
+        first = head.position
+        futures: list[Any] = []  # kafka-python futures (untyped)
         try:
             producer = self._connected()
-            futures = [
-                producer.send(
-                    message.topic,
-                    key=message.key,
-                    value=message.value,
-                    headers=list(message.headers),
+            partitions = KeyPartitions(producer, self._key_hashes)
+            for message in itertools.chain((head,), pending):
+                futures.append(
+                    producer.send(
+                        message.topic,
+                        key=message.key,
+                        value=message.value,
+                        headers=list(message.headers),
+                        partition=partitions.of(message.topic, message.key),
+                    )
                 )
-                for message in messages
-            ]
             producer.flush(timeout=self._settings.delivery_timeout_ms / 1000)
             timeout = self._settings.request_timeout_ms / 1000
             for future in futures:
@@ -86,7 +122,7 @@ class KafkaMessageProducer:
             self._discard()
             log.warning(
                 "kafka batch not acknowledged",
-                extra={"first_position": first, "count": len(messages), "error": repr(error)},
+                extra={"first_position": first, "count": len(futures), "error": repr(error)},
             )
             raise BrokerUnavailable(self._settings.servers, first, repr(error)) from error
 

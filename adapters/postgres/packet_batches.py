@@ -1,9 +1,9 @@
 """The `packet_batches` table (migration 0085): the idempotency records of packet batches.
 
-Rows are inserted by `EventRecorder.insert_events` in the transaction that stores the batches'
-events (see `application.batch_index`); this module holds that insert, the lookup the command
-makes before it records a batch, and the retention delete; it implements the application's
-port `application.batch_index.BatchIndex`.
+Rows are inserted by `EventRecorder.insert_events` in the statement that stores the batches'
+events (see `application.batch_index`); this module holds that insert (a CTE), the lookup the
+command makes when a save met a recorded batch, and the retention delete; it implements the
+application's port `application.batch_index.BatchIndex`.
 """
 
 from __future__ import annotations
@@ -15,23 +15,30 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing import postgres as es_postgres
-from psycopg import Cursor
-from psycopg.types.json import Jsonb
 
 from application.batch_index import BatchRow
 
-_INSERT = (
+# A data-modifying CTE put before the events' INSERT (`EventRecorder.insert_events`): the rows
+# go in with the events in ONE statement, so a save costs no extra round trip for them. A batch
+# recorded already violates the primary key and fails the whole statement, events included.
+BATCH_ROWS_CTE = (
+    "WITH packet_batch_rows AS ("
     "INSERT INTO packet_batches (account_id, batch_id, digest, result, made_at, expires)"
-    " VALUES (%s, %s, %s, %s, %s, %s)"
+    " SELECT account_id, batch_id, digest, result::jsonb, made_at, expires"
+    " FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::timestamptz[],"
+    " %s::boolean[]) AS r(account_id, batch_id, digest, result, made_at, expires)) "
 )
 
 
-def insert_rows(curs: Cursor[Any], rows: Sequence[BatchRow]) -> None:
-    """Inserts `rows` with the cursor of the events' transaction; a batch recorded already
-    raises the primary key's IntegrityError, which rolls the events back too."""
-    curs.executemany(
-        _INSERT,
-        [(r.account_id, r.batch_id, r.digest, Jsonb(r.result), r.made_at, r.expires) for r in rows],
+def cte_params(rows: Sequence[BatchRow]) -> tuple[list[Any], ...]:
+    """The parameters of `BATCH_ROWS_CTE` for `rows`: one array per column."""
+    return (
+        [r.account_id for r in rows],
+        [r.batch_id for r in rows],
+        [r.digest for r in rows],
+        [json.dumps(r.result) for r in rows],
+        [r.made_at for r in rows],
+        [r.expires for r in rows],
     )
 
 

@@ -7,8 +7,9 @@ forgets finished settlements, so a bare reserve here could reserve a finished se
 again; the `Settlement`, which stays, is what refuses that.
 
 Recorded batch ids live in a batch index, not in the account (`application.batch_index` says
-why and how): `record_packets` looks the batch up inside the atomic save, and every save hands
-the index rows of the batches it records to the event recorder, to be written with the events.
+why and how): a batch recorded already fails the save on its index row, and `record_packets`
+then looks it up inside the atomic save; every save hands the index rows of the batches it
+records to the event recorder, to be written with the events.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from application.batch_index import (
     MIN_WINDOW,
     RETENTION_MARGIN,
     BatchIndex,
+    BatchRow,
     InMemoryBatchIndex,
     check_made_at,
     rows_of,
 )
 from application.clock import system_clock
 from application.store import AggregateStore, AlreadyExists, NotFound
+from domain.errors import DomainError
 from domain.money import Asset, check_asset_code
 from domain.peer_account import BatchResult, PacketEntry, PeerAccount, check_peer_id
 
@@ -108,16 +111,34 @@ class PeerAccountCommands(AggregateStore):
         if made_at is not None:
             check_made_at(batch_id, made_at, now, self.batch_window)
 
+        attempts = 0
+
         def record(account: PeerAccount) -> BatchResult:
-            # Inside the attempt: after a conflicting writer, it runs again and finds the row.
-            row = self.batch_index.find(account.id, batch_id)
-            if row is None:
+            # The first attempt takes the batch for new without asking the index: if it was
+            # recorded already, the save fails on the index row's primary key (written with the
+            # event, in one statement) and the store runs this again, which asks the index.
+            # New batches, the common case, so cost no lookup; a replay costs one failed save.
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1 and (row := self.batch_index.find(account.id, batch_id)):
+                return self._replayed(account.id, batch_id, entries, row)
+            try:
                 return account.record_packets(batch_id, entries, made_at)
-            recorded = row.recorded()
-            then = self.load_version(account.id, PeerAccount, recorded.version)
-            return then.replayed(batch_id, entries, recorded)
+            except DomainError:
+                # Refused before any event (paused, credit limit...): a replay of a batch
+                # recorded before still answers its first result.
+                if attempts > 1 or not (row := self.batch_index.find(account.id, batch_id)):
+                    raise
+                return self._replayed(account.id, batch_id, entries, row)
 
         return self._change_named(peer_id, asset_code, record)
+
+    def _replayed(
+        self, account_id: UUID, batch_id: str, entries: Sequence[PacketEntry], row: BatchRow
+    ) -> BatchResult:
+        recorded = row.recorded()
+        then = self.load_version(account_id, PeerAccount, recorded.version)
+        return then.replayed(batch_id, entries, recorded)
 
     def forget_batches_before(self, cutoff: datetime) -> int:
         """Deletes the index rows of batches made before `cutoff`; how many."""
