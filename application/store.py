@@ -226,28 +226,6 @@ class AggregateStore(Application[UUID]):
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(list(self.events.get(aggregate_id, lte=1)))
 
-    # Transitional: callers outside the application still hand in commands; each area converts
-    # them to named methods in application/commands/ and these go.
-
-    def change(self, aggregate_id: UUID, kind: type[A], command: Callable[[A], R]) -> R:
-        return self._change(aggregate_id, kind, command)
-
-    def change_together(
-        self,
-        first_id: UUID,
-        first_kind: type[A],
-        second_id: UUID,
-        second_kind: type[B],
-        command: Callable[[A, B], R],
-    ) -> R:
-        return self._change_together(first_id, first_kind, second_id, second_kind, command)
-
-    def change_settlement(self, settlement_id: UUID, command: Callable[[Settlement], R]) -> R:
-        return self._change(settlement_id, Settlement, command)
-
-    def change_channel(self, channel_id: UUID, command: Callable[[Channel], R]) -> R:
-        return self._change(channel_id, Channel, command)
-
     # History
 
     def history(self, aggregate_id: UUID) -> list[Any]:

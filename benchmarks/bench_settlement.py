@@ -37,7 +37,7 @@ from bootstrap.settings import Settings
 from devtools.anvil import AnvilProcess
 from devtools.dev_chain import deploy_rails, fund_participant
 from domain.money import Asset
-from domain.peer_account import Direction, PacketEntry, PeerAccount
+from domain.peer_account import Direction, PacketEntry
 from entrypoints.http.claims_server import ClaimServer
 
 TOKEN = "bench"
@@ -100,13 +100,9 @@ def run_scenario(
         )
         with open_node(settings) as node:
             for peer in names:
-                account = node.app.open_peer_account(peer, USD, THRESHOLD, SETTLE_TO, 10**15)
+                node.app.open_peer_account(peer, USD, THRESHOLD, SETTLE_TO, 10**15)
                 address = Account.create().address
-                node.app.change(
-                    account,
-                    PeerAccount,
-                    lambda a, addr=address: a.register(addr, ["anvil-a"], "anvil-a", server.url),
-                )
+                node.app.register_peer(peer, USD.code, address, ["anvil-a"], "anvil-a", server.url)
             service = node_service.build_service(node, system_clock)
             stop = threading.Event()
             runner = threading.Thread(target=node_service.run, args=(service, stop), daemon=True)

@@ -31,7 +31,7 @@ from bootstrap.settings import Settings
 from bootstrap.settlement import build_settlement_process
 from devtools.dev_chain import deploy_rails, fund_participant
 from domain.money import Asset
-from domain.peer_account import Direction, PacketEntry, PeerAccount
+from domain.peer_account import Direction, PacketEntry
 from tests.support.node_process import NodeProcess, node_environment, wait_until
 
 USD = Asset("USD", 6)
@@ -137,20 +137,14 @@ def test_settlement_completes_once_after_sigkill_at(
 def seed(database_url: str, payee: dict, payer_address: str) -> None:  # type: ignore[type-arg]
     packets = [PacketEntry(f"p{i}", Direction.OUTGOING, 1_500_000) for i in range(4)]
     with open_node(Settings(database_url=database_url)) as node:
-        account_id = node.app.open_peer_account("node-b", USD, THRESHOLD, 1_000_000, 10**15)
-        node.app.change(
-            account_id,
-            PeerAccount,
-            lambda a: a.register(payee["signer"].address, ["anvil-a"], "anvil-a", payee["url"]),
+        node.app.open_peer_account("node-b", USD, THRESHOLD, 1_000_000, 10**15)
+        node.app.register_peer(
+            "node-b", USD.code, payee["signer"].address, ["anvil-a"], "anvil-a", payee["url"]
         )
         node.app.record_packets("node-b", USD.code, "batch-1", packets)
     b = payee["node"].app
-    b_account = b.open_peer_account("node-a", USD, THRESHOLD, 1_000_000, 10**15)
-    b.change(
-        b_account,
-        PeerAccount,
-        lambda a: a.register(payer_address, ["anvil-a"], "anvil-a", "http://127.0.0.1:9"),
-    )
+    b.open_peer_account("node-a", USD, THRESHOLD, 1_000_000, 10**15)
+    b.register_peer("node-a", USD.code, payer_address, ["anvil-a"], "anvil-a", "http://127.0.0.1:9")
     b.record_packets(
         "node-a",
         USD.code,

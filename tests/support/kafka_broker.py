@@ -143,8 +143,10 @@ class Activity:
     def settle(self, peer: str, amount: int, *, fail: bool = False) -> object:
         """A settlement paid to `peer` through every step, or failed after one retryable attempt."""
         from datetime import UTC, datetime, timedelta
+        from functools import partial
 
         from tests.support import account_settlements as settle
+        from tests.support import aggregate_commands as aggregates
 
         app = self.app
         account_id = self.accounts[peer]
@@ -152,7 +154,7 @@ class Activity:
         start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=self._step)
         sid = app.request_settlement(f"s{self._step}", account_id, amount, start)  # type: ignore[attr-defined]
         app.reserve_settlement(sid)  # type: ignore[attr-defined]
-        change = app.change_settlement  # type: ignore[attr-defined]
+        change = partial(aggregates.change_settlement, app)
         later = start + timedelta(seconds=1)
         change(
             sid,

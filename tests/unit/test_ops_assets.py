@@ -20,6 +20,7 @@ def _exported() -> set[str]:
     for family in NodeMetrics().registry.collect():
         names.add(family.name)
         names.update(sample.name for sample in family.samples)
+
     # Scrape-time gauges, from a collector whose database is down (it still yields every family).
     def down() -> object:
         raise ConnectionError("no database in a unit test")

@@ -44,9 +44,7 @@ def test_a_stored_id_sent_again_with_a_missing_account_is_exists_with_different(
     stored = transfer(debit, credit, 10)
     assert postgres_ledger.create_transfers([stored]) == [R.CREATED]
     unknown = replace(stored, debit_account_id=new_id())
-    assert postgres_ledger.create_transfers([unknown]) == [
-        R.EXISTS_WITH_DIFFERENT_DEBIT_ACCOUNT_ID
-    ]
+    assert postgres_ledger.create_transfers([unknown]) == [R.EXISTS_WITH_DIFFERENT_DEBIT_ACCOUNT_ID]
     # Not spent as failed: the id is the stored transfer's, which is still found.
     assert postgres_ledger.create_transfers([stored]) == [R.EXISTS]
     assert postgres_ledger.lookup_transfers([stored.id]) == [stored]

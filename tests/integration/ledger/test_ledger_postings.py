@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from functools import partial
 
 import psycopg
 import pytest
@@ -19,6 +20,7 @@ from domain.peer_account import Direction, PacketEntry, PeerAccount
 from projections.ledger_postings import LedgerPostingsProjection, PostingRefused
 from projections.runner import ProjectionRunner
 from tests.support import account_settlements as settle
+from tests.support import aggregate_commands as aggregates
 
 USD = Asset("USD", 2)
 OURS, THEIRS = "0x" + "a" * 40, "0x" + "b" * 40
@@ -124,16 +126,17 @@ def test_our_channel_deposits_go_to_escrow_and_come_back_on_settlement(
         f"key-{uuid.uuid4()}", "carol", "USD", 1, "0x" + "c" * 40, OURS, THEIRS, 500
     )
     node.app.create(channel)
-    node.app.change_channel(channel.id, lambda c: c.observe_opened(7, "0x01", 0))
-    node.app.change_channel(channel.id, lambda c: c.observe_deposit(OURS, 300, "0x02", 0))
-    node.app.change_channel(channel.id, lambda c: c.observe_deposit(THEIRS, 900, "0x03", 0))
-    node.app.change_channel(channel.id, lambda c: c.observe_deposit(OURS, 450, "0x04", 0))
+    observe = partial(aggregates.change_channel, node.app, channel.id)
+    observe(lambda c: c.observe_opened(7, "0x01", 0))
+    observe(lambda c: c.observe_deposit(OURS, 300, "0x02", 0))
+    observe(lambda c: c.observe_deposit(THEIRS, 900, "0x03", 0))
+    observe(lambda c: c.observe_deposit(OURS, 450, "0x04", 0))
     runner = postings_runner(node, ledger)
     runner.catch_up()
     escrow = Chart().channel_escrow(channel.id, "USD").id
     [held] = ledger.lookup_accounts([escrow])
     assert held.debit_balance == 450
-    node.app.change_channel(channel.id, lambda c: c.observe_settled(400, 950, "0x05", 0))
+    observe(lambda c: c.observe_settled(400, 950, "0x05", 0))
     runner.catch_up()
     [emptied] = ledger.lookup_accounts([escrow])
     assert (emptied.debits_posted, emptied.credits_posted) == (450, 450)

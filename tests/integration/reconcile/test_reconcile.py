@@ -14,6 +14,7 @@ from tests.integration.reconcile.conftest import (
     record_traffic,
     the_channel,
 )
+from tests.support import aggregate_commands as aggregates
 from tests.support.two_nodes import TestNode
 
 
@@ -110,7 +111,8 @@ def test_a_proof_signed_without_acknowledgement_is_named_with_the_unacknowledged
     channel = the_channel(a)
     signed, more = int(channel["our_transferred"]), 123_000
     # A proof signed on the channel that no settlement delivered and the peer never receipted.
-    a.node.app.change_channel(
+    aggregates.change_channel(
+        a.node.app,
         channel["channel_id"],
         lambda c: c.record_our_proof(c.our_nonce + 1, signed + more, 0, "0x" + "00" * 32, "0x1"),
     )

@@ -25,6 +25,7 @@ from eventsourcing.utils import get_topic
 
 from application.store import AggregateStore
 from domain.channel import Channel
+from tests.support import aggregate_commands as aggregates
 
 FIXTURE = Path(__file__).with_name("channel.json")
 
@@ -100,10 +101,10 @@ def drive(app: AggregateStore) -> list[UUID]:
     for number, step in enumerate(_main_steps()):
         if number == SNAPSHOT_AFTER:
             app.take_snapshot(main.id)
-        app.change_channel(main.id, step)
+        aggregates.change_channel(app, main.id, step)
     failed = _open("alice:USD:2")
     app.save(failed)
-    app.change_channel(failed.id, lambda c: c.fail_open("rpc unreachable"))
+    aggregates.change_channel(app, failed.id, lambda c: c.fail_open("rpc unreachable"))
     return [main.id, failed.id]
 
 

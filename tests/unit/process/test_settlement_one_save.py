@@ -15,6 +15,7 @@ from application.processes.ports import ChannelReadiness
 from application.processes.settlement_steps import Progress
 from domain.peer_account import Direction, PacketEntry, PeerAccount
 from domain.settlement import SettlementStatus
+from tests.support import aggregate_commands as aggregates
 from tests.support.process_edges import ChannelEdge, events_of
 from tests.unit.process.test_settlement_steps import World
 
@@ -88,7 +89,8 @@ def test_a_proof_signed_on_an_older_view_of_the_channel_is_refused_in_the_one_sa
     channel_id = w.channels.opened[0]
 
     def sign_then_race(channel: object, nonce: int, transferred: int) -> str:
-        app.change_channel(
+        aggregates.change_channel(
+            app,
             channel_id,
             lambda c: c.record_our_proof(nonce, transferred, 0, "0x" + "00" * 32, "0xother"),
         )
