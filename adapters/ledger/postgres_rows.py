@@ -134,8 +134,9 @@ def copy_rows(
 def fetch_transfers(cur: psycopg.Cursor[Any], ids: Iterable[int]) -> dict[int, Transfer]:
     cur.execute(
         # Constant names only; values are bound (bandit B608).
-        f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = ANY(%s::uuid[])",
-        (uuids(ids),),  # nosec B608
+        f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfers"  # nosec B608
+        " WHERE id = ANY(%s::uuid[])",
+        (uuids(ids),),
     )
     return {t.id: t for t in map(transfer_from_row, cur.fetchall())}
 
