@@ -45,6 +45,11 @@ class EmbeddedPostgres:
 
     def _watch(self) -> None:
         """A watchdog stops the server should this process die without stopping it."""
+        from adapters.postgres.embedded_watchdog import server_pid
+
+        server = server_pid(self.data_dir)
+        if server is None:
+            return  # already gone: nothing to watch
         subprocess.Popen(  # nosec B603 - our own module with fixed arguments
             [
                 sys.executable,
@@ -52,6 +57,7 @@ class EmbeddedPostgres:
                 "adapters.postgres.embedded_watchdog",
                 str(os.getpid()),
                 str(self.data_dir),
+                str(server),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -1,7 +1,7 @@
 """Stops an embedded PostgreSQL when the process that started it dies without stopping it
 (SIGKILL, a killed test run): the server must never outlive its owner.
 
-    python -m adapters.postgres.embedded_watchdog OWNER_PID DATA_DIR
+    python -m adapters.postgres.embedded_watchdog OWNER_PID DATA_DIR SERVER_PID
 
 Exits by itself once the server is gone (stopped normally or by this watchdog).
 """
@@ -36,11 +36,14 @@ def server_pid(data_dir: Path) -> int | None:
         return None
 
 
-def watch(owner: int, data_dir: Path) -> None:
+def watch(owner: int, data_dir: Path, ours: int) -> None:
+    """Stops server `ours` if `owner` dies first. Only that server, the one the owner started:
+    once it stopped, another process may start a new server on the same data directory within
+    a poll, and that one must never be stopped for our owner's death."""
     while True:
         server = server_pid(data_dir)
-        if server is None or not alive(server):
-            return  # stopped normally
+        if server is None or server != ours or not alive(server):
+            return  # stopped normally (and perhaps started again by someone else)
         if not alive(owner):
             os.kill(server, signal.SIGINT)  # PostgreSQL's fast shutdown
             deadline = time.monotonic() + _GRACE_SECONDS
@@ -53,4 +56,4 @@ def watch(owner: int, data_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    watch(int(sys.argv[1]), Path(sys.argv[2]))
+    watch(int(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))

@@ -271,7 +271,7 @@ def _wait_until_blocked_on_the_lock(url: str, process: subprocess.Popen[str]) ->
                 break
             waiting = conn.execute(
                 "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND query LIKE 'LOCK TABLE%settlementledger_events%'"
+                " AND query LIKE '%LOCK TABLE%settlementledger_events%'"
             ).fetchone()
             if waiting:
                 return
