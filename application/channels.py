@@ -50,22 +50,34 @@ class ChannelService:
     # ChannelPort
 
     def ensure_channel(
-        self, account: PeerAccount, rail_name: str, amount: int, at: datetime
-    ) -> ChannelReadiness:
+        self,
+        account: PeerAccount,
+        rail_name: str,
+        amount: int,
+        at: datetime,
+        *,
+        may_send: bool = True,
+    ) -> ChannelReadiness | None:
         # A new payment goes on a channel of the active key (the named rail's); the channel's
         # own rail (its key's) then sends every transaction on it.
         named = self.rails.named(rail_name)
         channel = self.opening.usable(account, named)
         if channel is None:
+            if not may_send:
+                return None
             channel = self.app.channel(self.opening.request_channel(account, named))
         channel_id = channel.id
         rail = self.rails.of_channel(channel)
         last_tx = None
         if channel.state == ChannelState.OPEN_REQUESTED:  # else open() has nothing to do
+            if not may_send:
+                return None
             last_tx = self.opening.open(channel_id, rail)
             channel = self.app.channel(channel_id)
         needed = channel.our_transferred + self._tokens(amount, account.asset_scale, rail)
         if needed > channel.our_deposit:
+            if not may_send:
+                return None
             headroom = self.initial_deposit(account, rail)
             last_tx = self.opening.deposit(channel_id, rail, needed + headroom)
         return ChannelReadiness(channel_id, last_tx)

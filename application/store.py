@@ -182,7 +182,9 @@ class AggregateStore(Application[UUID]):
         saved = {id(a) for a in changed}
         if all(id(a) in saved and a.pending_events for a in taken):
             return result, changed
-        self._evict_all([a.id for a in taken if a.pending_events])
+        # Thrown away: whatever this run changed stays unsaved in the cache (taken or loaded
+        # afresh), and the run on checked state must not pick it up.
+        self._evict_all([*ids, *(a.id for a in changed)])
         return None
 
     def load(self, aggregate_id: UUID, kind: type[A], *, copy: bool = True) -> A:

@@ -81,6 +81,8 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
     """The events table: set up under the schema lock, written without pipeline mode, with the
     packet batch rows of a save in the events' transaction."""
 
+    _begin_and_lock_bytes: bytes | None = None  # composed on first use (`_begin_and_lock`)
+
     @property
     def batch_index(self) -> PostgresBatchIndex:
         return PostgresBatchIndex(self.datastore)
@@ -118,7 +120,7 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
             # Three round trips for a save: BEGIN with the table lock and the notification,
             # the events' INSERT carrying the batch rows, COMMIT.
             try:
-                curs.execute(self._begin_and_lock)
+                curs.execute(self._begin_and_lock(conn))
                 self._insert_events(curs, stored_events, **kwargs)
                 self._insert_with_batch_rows(curs, stored_events, batch_rows)
                 ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
@@ -134,17 +136,19 @@ class EventRecorder(es_postgres.PostgresApplicationRecorder):
                 raise
             return ids
 
-    @functools.cached_property
-    def _begin_and_lock(self) -> bytes:
+    def _begin_and_lock(self, conn: Any) -> bytes:
         """BEGIN, the library's table lock (insert order = commit order, for followers) and
-        NOTIFY, sent as one simple query: no parameters, so one round trip for all four."""
-        statements = [
-            SQL("BEGIN"),
-            *self.lock_table_statements,
-            SQL("NOTIFY {0}").format(Identifier(self.channel_name)),
-        ]
-        with self.datastore.get_connection() as conn:
-            return SQL("; ").join(statements).as_bytes(conn)
+        NOTIFY, sent as one simple query: no parameters, so one round trip for all four.
+        Composed once, on the connection in hand: taking another from the pool here could wait
+        on a pool that every saving thread holds."""
+        if self._begin_and_lock_bytes is None:
+            statements = [
+                SQL("BEGIN"),
+                *self.lock_table_statements,
+                SQL("NOTIFY {0}").format(Identifier(self.channel_name)),
+            ]
+            self._begin_and_lock_bytes = SQL("; ").join(statements).as_bytes(conn)
+        return self._begin_and_lock_bytes
 
     def _insert_with_batch_rows(
         self, curs: Any, stored_events: Sequence[StoredEvent], rows: Sequence[BatchRow]

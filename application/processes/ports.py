@@ -34,10 +34,11 @@ class Routing:
 
 class ChannelPort(Protocol[Terms]):
     def ensure_channel(
-        self, account: PeerAccount, rail: str, amount: int, at: datetime
-    ) -> ChannelReadiness:
+        self, account: PeerAccount, rail: str, amount: int, at: datetime, *, may_send: bool = True
+    ) -> ChannelReadiness | None:
         """A usable channel that can carry `amount` (ledger minor units) more: opened and topped
-        up on chain if needed, crash-safely (signed transactions recorded before broadcast)."""
+        up on chain if needed, crash-safely (signed transactions recorded before broadcast).
+        With `may_send` False, nothing is requested or sent: None if something would be."""
         ...
 
     def ready_channel(self, account: PeerAccount, rail: str, amount: int) -> bool:

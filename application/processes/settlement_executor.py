@@ -117,9 +117,9 @@ class SettlementExecutor:
                     continue  # a newer leader drives it; nothing is acted on here any more
                 if is_account:
                     self._consider(item)  # it leaves the hand there, once no trigger is left
-                    considered = True
                 else:
-                    self._drive_and_recheck(item)
+                    self._drive_while_triggered(item)  # likewise
+                considered = True
             except Exception:
                 log.exception("settlement worker error", extra={"id": str(item)})
             finally:
@@ -135,10 +135,19 @@ class SettlementExecutor:
             requested = self.monitor.consider(account_id)
             if requested is not None and self.queue.claim(requested):
                 try:
-                    self._drive_and_recheck(requested)
-                finally:
+                    self._drive_while_triggered(requested)
+                except BaseException:
                     self.queue.release(requested)
+                    raise
             again = self.queue.again_or_release(account_id)
+
+    def _drive_while_triggered(self, settlement_id: UUID) -> None:
+        """Drives the settlement; once more for every trigger that came meanwhile, then it
+        leaves the hand."""
+        again = True
+        while again:
+            self._drive_and_recheck(settlement_id)
+            again = self.queue.again_or_release(settlement_id)
 
     def _drive_and_recheck(self, settlement_id: UUID) -> None:
         if self.drive(settlement_id) is Progress.CATCHING_UP:

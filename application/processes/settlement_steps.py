@@ -125,11 +125,22 @@ class SettlementSteps(Generic[Terms]):
                 self.app.choose_settlement_rail(sid, rail, routed.decision, now)
                 routing = None
         try:
-            ready = self.channels.ensure_channel(account, rail, settlement.amount, now)
+            # While the rail is unrecorded, nothing may go out: the hint was decided on a view,
+            # and a transaction sent before the rail is recorded could, after a crash, be
+            # followed by another on a rail routed afresh.
+            ready = self.channels.ensure_channel(
+                account, rail, settlement.amount, now, may_send=routing is None
+            )
+            if ready is None and routing is not None:  # a transaction must go out after all
+                self.app.choose_settlement_rail(sid, rail, routing[1], now)
+                routing = None
+                ready = self.channels.ensure_channel(account, rail, settlement.amount, now)
         except Exception:
             if routing is not None:  # the failure is this rail's: recorded on it
                 self.app.choose_settlement_rail(sid, rail, routing[1], now)
             raise
+        if ready is None:
+            raise RuntimeError(f"channel port gave no channel for settlement {sid}")
         self.rails.record_outcome(rail, True, _ms(self.clock() - now))
         if ready.tx_hash is None:  # the channel was open and funded: sign on it in this save
             channel = self.app.load(ready.channel_id, Channel)

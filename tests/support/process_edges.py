@@ -25,13 +25,15 @@ class ChannelEdge:
         self.opened: list[UUID] = []
 
     def ensure_channel(
-        self, account: PeerAccount, rail: str, amount: int, at: datetime
-    ) -> ChannelReadiness:
+        self, account: PeerAccount, rail: str, amount: int, at: datetime, *, may_send: bool = True
+    ) -> ChannelReadiness | None:
         if self.faults:
             raise self.faults.pop(0)
         key = f"{rail}:{account.peer_id}:{len(self.abandoned)}"
         channel_id = Channel.create_id(key)
         if channel_id not in self.opened:
+            if not may_send:
+                return None
             channel = Channel.request_open(
                 key, account.peer_id, account.asset_code, 1, "0xtn", OURS, THEIRS, 100
             )

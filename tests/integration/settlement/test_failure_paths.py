@@ -33,12 +33,14 @@ class FaultyRail:
         self.down: set[str] = set()
         self.faults: list[Exception] = []
 
-    def ensure_channel(self, account: Any, rail: str, amount: int, at: Any) -> Any:
+    def ensure_channel(
+        self, account: Any, rail: str, amount: int, at: Any, *, may_send: bool = True
+    ) -> Any:
         if self.faults:
             raise self.faults.pop(0)
         if rail in self.down:
             raise RpcUnavailable(rail, "connection timed out")
-        return self.real.ensure_channel(account, rail, amount, at)
+        return self.real.ensure_channel(account, rail, amount, at, may_send=may_send)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)

@@ -24,11 +24,13 @@ class QuietChannelEdge(ChannelEdge):
     """As the real channel port: no transaction (no hash) once the channel is open."""
 
     def ensure_channel(
-        self, account: PeerAccount, rail: str, amount: int, at: datetime
-    ) -> ChannelReadiness:
+        self, account: PeerAccount, rail: str, amount: int, at: datetime, *, may_send: bool = True
+    ) -> ChannelReadiness | None:
         was_open = self.ready_channel(account, rail, amount)
-        ready = super().ensure_channel(account, rail, amount, at)
-        return ChannelReadiness(ready.channel_id, None) if was_open else ready
+        ready = super().ensure_channel(account, rail, amount, at, may_send=may_send)
+        if ready is None or not was_open:
+            return ready
+        return ChannelReadiness(ready.channel_id, None)
 
 
 @pytest.fixture
@@ -102,3 +104,29 @@ def test_a_proof_signed_on_an_older_view_of_the_channel_is_refused_in_the_one_sa
     assert events_of(app, w.settlement_id) == ["Requested", "Failed"]
     assert not w.settlement.has_signed_proof
     assert (w.account.payable, w.account.in_flight) == (1100, 0)
+
+
+def test_a_stale_ready_hint_records_the_rail_before_anything_can_go_out(
+    app: SettlementApp,
+) -> None:
+    """The hint said ready (decided on a view), but the channel needs a transaction: nothing is
+    sent until the rail is recorded, so a crash after sending resumes on the same rail."""
+    w = World(app)
+    edge = ChannelEdge(app)
+    rail_when_sending: list[str | None] = []
+    ensure = edge.ensure_channel
+
+    def ensure_recording_the_rail(
+        account: PeerAccount, rail: str, amount: int, at: datetime, *, may_send: bool = True
+    ) -> ChannelReadiness | None:
+        if may_send:
+            rail_when_sending.append(app.settlement(w.settlement_id).rail)
+        return ensure(account, rail, amount, at, may_send=may_send)
+
+    edge.ensure_channel = ensure_recording_the_rail  # type: ignore[method-assign]
+    edge.ready_channel = lambda *_: True  # type: ignore[method-assign]  # stale: none is open
+    w.channels = w.steps.channels = edge
+    assert w.steps.step(w.settlement_id) is Progress.ADVANCED
+    assert rail_when_sending == ["rail-a"]
+    assert events_of(app, w.settlement_id) == ["Requested", "RailChosen", "ChannelReady"]
+    assert w.run() is Progress.FINISHED

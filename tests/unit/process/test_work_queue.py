@@ -33,3 +33,19 @@ def test_a_full_queue_tells_the_caller_to_decide_itself() -> None:
     work = WorkQueue(1)
     assert work.submit(uuid4())
     assert not work.submit_account(uuid4()) and not work.submit(uuid4())
+
+
+def test_a_trigger_while_a_settlement_is_driven_asks_for_another_drive() -> None:
+    work = WorkQueue(4)
+    settlement = uuid4()
+    assert work.submit(settlement)
+    assert not work.submit(settlement)  # only queued: one drive will see this trigger's state
+    assert work.take(0.01) == (settlement, False)
+    assert not work.again_or_release(settlement)  # no trigger while driven: it leaves the hand
+    assert work.submit(settlement) and work.take(0.01) == (settlement, False)
+    assert not work.submit(settlement)  # triggered while a worker drives it: marked
+    assert work.again_or_release(settlement)  # so the worker drives it once more
+    assert not work.again_or_release(settlement)
+    assert work.claim(settlement)  # driven at once by the worker that requested it
+    assert not work.submit(settlement)
+    assert work.again_or_release(settlement)
