@@ -6,9 +6,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
-from adapters.postgres.event_signal import EventAnnouncer, relay_notifications
+from adapters.postgres.event_signal import CHANNEL, EventAnnouncer, relay_notifications
 from application.app import SettlementApp
 from application.event_store import postgres_env
 from bootstrap.node import Node, open_node
@@ -43,6 +44,7 @@ def test_events_recorded_by_another_process_reach_the_listening_one(node: Node) 
     )
     relay.start()
     try:
+        _wait_until_listening(node.database_url)  # news sent before it listens is not its to hear
         writer.open_peer_account("carol", USD, 10**6, 0, 10**6)
         position = writer.new_events.head
         assert position > 0
@@ -84,3 +86,16 @@ def test_a_follower_wakes_on_news_and_applies_what_was_recorded(
     finally:
         stop.set()
         thread.join(10)
+
+
+def _wait_until_listening(database_url: str) -> None:
+    """Returns once a session has run LISTEN on the events channel (observed, not guessed)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for _ in range(1200):  # a bound, so that a regression fails instead of hanging
+            listening = conn.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE query = %s", (f"LISTEN {CHANNEL}",)
+            ).fetchone()
+            if listening:
+                return
+            conn.execute("SELECT pg_sleep(0.05)")
+    raise AssertionError("the relay never listened")
