@@ -21,8 +21,10 @@ import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TypeVar
 from uuid import UUID
 
 import psycopg
@@ -43,6 +45,8 @@ from domain.money import Asset
 from domain.peer_account import Direction, PacketEntry
 from projections.ledger_postings import LedgerPostingsProjection
 from projections.runner import ProjectionRunner
+
+T = TypeVar("T")
 
 REQUEST_SIZES = (100, 8189)
 
@@ -110,12 +114,15 @@ def tigerbeetle_accounts(ledger: TigerBeetleLedger) -> tuple[int, int]:
     return debit, credit
 
 
-def tigerbeetle_floor(ledger: TigerBeetleLedger, total: int) -> float:
-    """The client's create_transfers with pre-built batches of 8189."""
+def tigerbeetle_batches(
+    ledger: TigerBeetleLedger, total: int, make: Callable[..., T]
+) -> list[list[T]]:
+    """`total` transfers of 5 between two fresh accounts, in batches of 8189, built by `make`
+    (the client's own type, or the port's)."""
     debit, credit = tigerbeetle_accounts(ledger)
-    batches = [
+    return [
         [
-            tb.Transfer(
+            make(
                 id=secrets.randbits(127) + 1,
                 debit_account_id=debit,
                 credit_account_id=credit,
@@ -127,6 +134,11 @@ def tigerbeetle_floor(ledger: TigerBeetleLedger, total: int) -> float:
         ]
         for _ in range(max(1, total // 8189))
     ]
+
+
+def tigerbeetle_floor(ledger: TigerBeetleLedger, total: int) -> float:
+    """The client's create_transfers with pre-built batches of 8189."""
+    batches = tigerbeetle_batches(ledger, total, tb.Transfer)
     started = time.perf_counter()
     for batch in batches:
         ledger.create_native_transfers(batch)
@@ -137,21 +149,7 @@ def tigerbeetle_adapter(ledger: TigerBeetleLedger, total: int, *, packed: bool) 
     """The adapter's create_transfers (checks, flag screen, packing) with port Transfers of
     8189 built beforehand: the projection's figure without events and planning. `packed`:
     the arrays are packed beforehand too and sent as they are, the server's own pace."""
-    debit, credit = tigerbeetle_accounts(ledger)
-    batches = [
-        [
-            Transfer(
-                id=secrets.randbits(127) + 1,
-                debit_account_id=debit,
-                credit_account_id=credit,
-                amount=5,
-                ledger=1,
-                code=1,
-            )
-            for _ in range(8189)
-        ]
-        for _ in range(max(1, total // 8189))
-    ]
+    batches = tigerbeetle_batches(ledger, total, Transfer)
     arrays = [pack_transfers(batch) for batch in batches] if packed else []
     started = time.perf_counter()
     if packed:
